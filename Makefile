@@ -1,0 +1,47 @@
+# Two commands do all the set-up: `make report` and `make test`.
+# Each bootstraps .venv from requirements.txt when missing or when the
+# requirements change (a stamp file keyed on their hash), and is a no-op otherwise.
+PYTHON3 ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PROFILE ?= quick
+REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
+STAMP   := $(VENV)/.installed-$(REQ_HASH)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONUNBUFFERED := 1
+
+.PHONY: venv test test-fast report smoke bench lint clean
+
+venv: $(STAMP)
+
+$(STAMP):
+	@test -x $(PY) || $(PYTHON3) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## make test: unit tests, notebook hygiene, and the stored notebooks under nbval.
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout 600 notebooks
+
+## make test-fast: unit tests without the slow ones.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" tests
+
+## make report: run the study (PROFILE=smoke|quick|full) and build report/.
+report: $(STAMP)
+	$(PY) -m emnist_lib report --profile $(PROFILE)
+
+smoke: $(STAMP)
+	$(PY) -m emnist_lib report --profile smoke
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf build .pytest_cache

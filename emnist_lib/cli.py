@@ -1,0 +1,155 @@
+"""Command line: ``python -m emnist_lib <group> <command>``.
+
+    data info     splits, counts, classes and source (text or --json)
+    data fetch    download and verify the official files
+    data synth    generate synthetic EMNIST in the official format
+    data verify   check files in the data dir against the official checksums
+    report        run the study's notebooks and build the report (--profile)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import config
+from .errors import EmnistError
+from .splits import SPLITS
+
+
+def _split_list(value: str) -> list[str]:
+    names = list(SPLITS) if value == "all" else value.split(",")
+    from .splits import get_split
+
+    for name in names:
+        get_split(name)
+    return names
+
+
+def cmd_info(args) -> int:
+    from .data import env_summary, load_emnist
+
+    rows = []
+    for split in _split_list(args.split):
+        ds = load_emnist(split, source=args.source, data_dir=args.data_dir, download=False,
+                         synthetic_train=args.synthetic_train, synthetic_test=args.synthetic_test, seed=args.seed)
+        rows.append(ds.describe())
+    if args.json:
+        print(json.dumps({"environment": env_summary(), "splits": rows}, indent=2, sort_keys=True))
+        return 0
+    env = env_summary()
+    print(f"data dir: {env['data_dir']}   cache: {env['cache_dir']}   offline: {env['offline']}")
+    for r in rows:
+        p = r["provenance"]
+        origin = p.get("generator", {}).get("generator_version")
+        origin = f"synthetic generator v{origin}" if origin else ("official checksums ok" if p.get("official_checksums") else p.get("source"))
+        print(f"\n{r['name']}: source={r['source'].upper()} ({origin})")
+        print(f"  train {r['train_size']:,}  test {r['test_size']:,}  image {tuple(r['image_shape'])}  "
+              f"outputs {r['num_classes']}")
+        used = [n for n, c in zip(r["class_names"], r["train_counts"]) if c]
+        print(f"  classes ({len(used)}): {' '.join(used)}")
+        counts = [c for c in r["train_counts"] if c]
+        print(f"  train images per class: min {min(counts)}, max {max(counts)}")
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from .alphadigits import find_or_fetch
+    from .data import fetch_nist
+    from .splits import get_split
+
+    folder = Path(args.data_dir) if args.data_dir else config.data_dir()
+    urls = args.mirror or None
+    for split in _split_list(args.split):
+        fetch_nist(get_split(split), folder, urls=urls)
+        print(f"{split}: ok in {folder}")
+    if args.alphadigits:
+        print(f"alphadigits: ok at {find_or_fetch(folder)}")
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from . import synthetic
+
+    for split in _split_list(args.split):
+        folder = synthetic.ensure(split, n_train=args.train, n_test=args.test, seed=args.seed,
+                                  root=Path(args.out) if args.out else None)
+        print(f"{split}: {folder}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .data import verify_folder
+
+    rows = verify_folder(Path(args.data_dir) if args.data_dir else None)
+    present = [r for r in rows if r["status"] != "missing"]
+    for r in present:
+        print(f"{r['status']:8s} {r['file']}")
+    bad = [r for r in present if r["status"] != "ok"]
+    print(f"{len(present)} official file(s) present, {len(bad)} mismatched, {len(rows) - len(present)} absent")
+    if not present:
+        print(f"no official files in {args.data_dir or config.data_dir()}; run 'python -m emnist_lib data fetch'")
+    return 1 if bad else 0
+
+
+def cmd_report(args) -> int:
+    from .runner import run_profile
+
+    return run_profile(args.profile, notebooks=args.notebooks, verbose=args.verbose,
+                       timeout=args.cell_timeout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emnist_lib", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    groups = parser.add_subparsers(dest="group", required=True)
+    data = groups.add_parser("data", help="data sets: info, fetch, synth, verify")
+    sub = data.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="splits, counts, classes and source")
+    info.add_argument("--split", default="all", help="split name, comma list, or 'all' (default)")
+    info.add_argument("--source", default="auto", help="auto | nist | synthetic | tfds | extra-keras-datasets")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.add_argument("--synthetic-train", type=int, default=None, help="synthetic training set size")
+    info.add_argument("--synthetic-test", type=int, default=None, help="synthetic test set size")
+    info.add_argument("--seed", type=int, default=0)
+    info.add_argument("--data-dir", default=None)
+    info.set_defaults(func=cmd_info)
+
+    fetch = sub.add_parser("fetch", help="download and verify the official files")
+    fetch.add_argument("--split", default="all")
+    fetch.add_argument("--alphadigits", action="store_true", help="also fetch Binary AlphaDigits")
+    fetch.add_argument("--mirror", action="append", help="URL of gzip.zip to try (repeatable)")
+    fetch.add_argument("--data-dir", default=None)
+    fetch.set_defaults(func=cmd_fetch)
+
+    synth = sub.add_parser("synth", help="generate synthetic EMNIST in the official format")
+    synth.add_argument("--split", default="all")
+    synth.add_argument("--train", type=int, default=None, help="training images (default 200 per class)")
+    synth.add_argument("--test", type=int, default=None, help="test images (default 40 per class)")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--out", default=None, help="root folder (default: the cache)")
+    synth.set_defaults(func=cmd_synth)
+
+    verify = sub.add_parser("verify", help="check files against the official checksums")
+    verify.add_argument("--data-dir", default=None)
+    verify.set_defaults(func=cmd_verify)
+
+    report = groups.add_parser("report", help="run the notebooks of a profile and build the report")
+    report.add_argument("--profile", default="quick", choices=config.PROFILES)
+    report.add_argument("--notebooks", nargs="*", default=None, help="only these notebooks (e.g. 00 01)")
+    report.add_argument("--verbose", action="store_true", help="one progress line per cell")
+    report.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell")
+    report.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (EmnistError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

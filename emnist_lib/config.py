@@ -1,0 +1,93 @@
+"""One source of truth for every path the project uses.
+
+Every path derives from the repository root (for outputs that belong to the
+project) or from a per-user data directory (for downloaded or generated data).
+Nothing here depends on the current working directory, so notebooks executed
+by papermill from ``notebooks/`` and the CLI run from anywhere agree.
+
+Environment variables:
+
+``EMNIST_DATA_DIR``
+    Where real EMNIST / AlphaDigits files live or are downloaded to.
+    Default: ``$XDG_CACHE_HOME/emnist_lib`` (``~/.cache/emnist_lib``).
+``EMNIST_CACHE_DIR``
+    Where generated synthetic data and trained models are cached.
+    Default: ``<data dir>/cache``.
+``EMNIST_OFFLINE``
+    ``1`` makes ``source="auto"`` never try the network.
+``EMNIST_SHARED_DATA``
+    Optional folder with real sample files (used by tests; skipped if absent).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+PARAMS_DIR = REPO_ROOT / "params"
+REPORT_DIR = REPO_ROOT / "report"
+BUILD_DIR = REPO_ROOT / "build"
+PROFILES = ("smoke", "quick", "full")
+
+
+def data_dir() -> Path:
+    """Folder holding real data files (``EMNIST_DATA_DIR`` or the per-user cache)."""
+    env = os.environ.get("EMNIST_DATA_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg).expanduser().resolve() / "emnist_lib"
+
+
+def cache_dir() -> Path:
+    """Folder for generated synthetic data and trained models (``EMNIST_CACHE_DIR``)."""
+    env = os.environ.get("EMNIST_CACHE_DIR")
+    return Path(env).expanduser().resolve() if env else data_dir() / "cache"
+
+
+def synthetic_dir() -> Path:
+    return cache_dir() / "synthetic"
+
+
+def model_cache_dir() -> Path:
+    return cache_dir() / "models"
+
+
+def offline() -> bool:
+    """True when ``EMNIST_OFFLINE`` asks ``auto`` never to touch the network."""
+    return os.environ.get("EMNIST_OFFLINE", "").lower() in {"1", "true", "yes"}
+
+
+def shared_data_dir() -> Path | None:
+    """Folder of real sample files beside the checkout, if there is one."""
+    env = os.environ.get("EMNIST_SHARED_DATA")
+    candidate = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    return candidate if candidate.is_dir() else None
+
+
+def output_dir(profile: str) -> Path:
+    """Per-profile output folder: executed notebooks, figures, records, tables.
+
+    The ``quick`` and ``full`` profiles write to ``report/<profile>`` (the
+    committed report is built from ``quick``); ``smoke`` writes under ``build/``
+    so smoke and CI runs never overwrite the committed report.
+    ``EMNIST_OUTPUT_DIR`` overrides it (used by tests).
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    env = os.environ.get("EMNIST_OUTPUT_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    if profile == "smoke":
+        return BUILD_DIR / "smoke"
+    return REPORT_DIR / profile
+
+
+def figures_dir(out: Path) -> Path:
+    return out / "figures"
+
+
+def records_dir(out: Path) -> Path:
+    return out / "results"
