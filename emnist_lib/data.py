@@ -286,9 +286,14 @@ def _load_tfds(spec: SplitSpec, data_dir: Path | None, download_ok: bool):
     import tensorflow_datasets as tfds
 
     kwargs = {"data_dir": str(data_dir)} if data_dir else {}
-    (xtr, ytr), (xte, yte) = tfds.as_numpy(tfds.load(
-        f"emnist/{spec.name}", split=["train", "test"], batch_size=-1, as_supervised=True,
-        download=download_ok, **kwargs))
+    parts = tfds.load(f"emnist/{spec.name}", split=["train", "test"], as_supervised=True,
+                      download=download_ok, **kwargs)
+    arrays = []
+    for ds in parts:  # batched reads; batch_size=-1 needs split sizes the mock cannot give
+        batches = list(tfds.as_numpy(ds.batch(65536)))
+        arrays.append(np.concatenate([b[0] for b in batches]))
+        arrays.append(np.concatenate([b[1] for b in batches]))
+    xtr, ytr, xte, yte = arrays
     # tfds keeps the official transposed storage (its docs say to tf.transpose).
     xtr, xte = (transpose_official(np.asarray(x).reshape(-1, 28, 28)).astype(np.uint8) for x in (xtr, xte))
     return xtr, np.asarray(ytr, np.int64), xte, np.asarray(yte, np.int64), {"source": "tfds", "tfds_name": f"emnist/{spec.name}"}

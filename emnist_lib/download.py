@@ -8,6 +8,7 @@ page (what a dead dataset address usually serves) is recognised and refused.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import time
 import urllib.error
@@ -40,7 +41,8 @@ def _fetch_once(url: str, tmp: Path, sha256: str | None, size: int | None,
     digest = hashlib.sha256()
     received = 0
     with urllib.request.urlopen(request, timeout=timeout) as resp, open(tmp, "wb") as out:
-        total = int(resp.headers.get("Content-Length") or 0) or size
+        announced = int(resp.headers.get("Content-Length") or 0)
+        total = announced or size
         content_type = resp.headers.get("Content-Type", "")
         bar = tqdm(total=total, unit="B", unit_scale=True, desc=Path(url).name,
                    disable=not progress, leave=False)
@@ -57,8 +59,13 @@ def _fetch_once(url: str, tmp: Path, sha256: str | None, size: int | None,
                 digest.update(block)
                 received += len(block)
                 bar.update(len(block))
+    if announced and received != announced:
+        raise DownloadError(f"{url}: connection dropped after {received} of {announced} bytes")
     if size is not None and received != size:
-        raise DownloadError(f"{url}: received {received} bytes, expected {size} (connection dropped?)")
+        raise ChecksumError(
+            f"{url}: {received} bytes, but the official file has {size}; the file was not saved. "
+            "The mirror serves a different file."
+        )
     if sha256 is not None and digest.hexdigest() != sha256:
         raise ChecksumError(
             f"{url}: sha256 {digest.hexdigest()} does not match the official {sha256}; "
@@ -98,7 +105,7 @@ def download(urls: str | Sequence[str], dest: Path, sha256: str | None = None,
                 failures.append(f"{url}: HTTP {exc.code} {exc.reason}")
                 if exc.code < 500:
                     break
-            except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
                 reason = getattr(exc, "reason", exc)
                 failures.append(f"{url}: {reason} (attempt {attempt}/{retries})")
             if attempt < retries:

@@ -68,9 +68,12 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None)
         raise ValueError(f"write_idx writes uint8 arrays only, got {array.dtype}")
     header = bytes([0, 0, _UBYTE, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
     compress = path.suffix == ".gz" if compress is None else compress
-    with atomic_path(path) as tmp:
-        # mtime=0 keeps the gzip bytes identical for identical data.
-        opener = (lambda p: gzip.GzipFile(p, "wb", compresslevel=6, mtime=0)) if compress else (lambda p: open(p, "wb"))
-        with opener(tmp) as fh:
-            fh.write(header)
-            fh.write(array.tobytes())
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw:
+        if compress:
+            # No file name and mtime=0 in the header: identical data gives identical bytes.
+            with gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=6, mtime=0) as fh:
+                fh.write(header)
+                fh.write(array.tobytes())
+        else:
+            raw.write(header)
+            raw.write(array.tobytes())
