@@ -1,0 +1,195 @@
+"""Figures for the study. Every function returns a matplotlib Figure; :func:`save` writes it.
+
+Titles carry a "[SYNTHETIC data]" tag whenever the data is synthetic, so no
+figure can be mistaken for a real-EMNIST result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+if "inline" not in matplotlib.get_backend():
+    matplotlib.use("Agg")  # headless by default; notebooks keep their inline backend
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .fileio import atomic_path  # noqa: E402
+
+DPI = 110
+SYNTHETIC_TAG = "[SYNTHETIC data]"
+
+
+def title(text: str, synthetic: bool) -> str:
+    return f"{text} {SYNTHETIC_TAG}" if synthetic else text
+
+
+def save(fig, path: str | Path) -> Path:
+    """Save as PNG at a fixed dpi with a tight box and no timestamp/version metadata (byte-stable)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    return path
+
+
+def sample_grid(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], heading: str,
+                synthetic: bool, n: int = 40, cols: int = 10, seed: int = 0):
+    """A grid of ``n`` random images with their class names."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(images), size=min(n, len(images)), replace=False)
+    rows = -(-len(idx) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.05))
+    for ax in np.atleast_1d(axes).ravel():
+        ax.axis("off")
+    for ax, i in zip(np.atleast_1d(axes).ravel(), idx):
+        ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=images.max() or 1)
+        ax.set_title(class_names[labels[i]], fontsize=8)
+    fig.suptitle(title(heading, synthetic), fontsize=10)
+    return fig
+
+
+def class_distribution(counts: Sequence[int], class_names: Sequence[str], heading: str, synthetic: bool):
+    keep = [i for i, c in enumerate(counts) if c or class_names[i] != "(unused)"]
+    fig, ax = plt.subplots(figsize=(max(6, len(keep) * 0.22), 3))
+    ax.bar(range(len(keep)), [counts[i] for i in keep], color="tab:blue")
+    ax.set_xticks(range(len(keep)), [class_names[i] for i in keep], fontsize=7)
+    ax.set_xlabel("class")
+    ax.set_ylabel("images")
+    ax.set_title(title(heading, synthetic), fontsize=10)
+    return fig
+
+
+def learning_curves(histories: dict[str, dict], heading: str, synthetic: bool, metrics=("loss", "accuracy")):
+    """Train (dashed) and validation (solid) curves per run, one panel per metric."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6))
+    for ax, metric in zip(np.atleast_1d(axes), metrics):
+        for i, (name, hist) in enumerate(histories.items()):
+            color = f"C{i % 10}"
+            if metric in hist:
+                ax.plot(range(1, len(hist[metric]) + 1), hist[metric], "--", color=color, alpha=0.7)
+            if f"val_{metric}" in hist:
+                ax.plot(range(1, len(hist[f"val_{metric}"]) + 1), hist[f"val_{metric}"], "-", color=color,
+                        label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric} (dashed: train, solid: validation)", fontsize=9)
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[-1].legend(fontsize=7, loc="best")
+    fig.suptitle(title(heading, synthetic), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_heatmap(cm: Sequence[Sequence[int]], names: Sequence[str], heading: str, synthetic: bool,
+                      normalize: bool = True):
+    """Confusion matrix heatmap, row-normalised, readable at 47x47 (one tick per class)."""
+    cm = np.asarray(cm, dtype=float)
+    if normalize:
+        cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    size = max(5, 0.2 * len(names) + 2)
+    fig, ax = plt.subplots(figsize=(size, size * 0.9))
+    im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    ticks = range(len(names))
+    fs = 7 if len(names) <= 30 else 5.5
+    ax.set_xticks(ticks, names, fontsize=fs, rotation=90)
+    ax.set_yticks(ticks, names, fontsize=fs)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of true class" if normalize else "count")
+    ax.set_title(title(heading, synthetic), fontsize=10)
+    return fig
+
+
+def per_class_f1(per_class: dict, heading: str, synthetic: bool):
+    names = [k for k, v in per_class.items() if isinstance(v, dict) and "f1-score" in v
+             and k not in ("macro avg", "weighted avg", "micro avg")]
+    f1 = [per_class[n]["f1-score"] for n in names]
+    fig, ax = plt.subplots(figsize=(max(6, len(names) * 0.22), 3))
+    ax.bar(range(len(names)), f1, color="tab:green")
+    ax.set_xticks(range(len(names)), names, fontsize=7)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("F1")
+    ax.set_title(title(heading, synthetic), fontsize=10)
+    return fig
+
+
+def comparison_bars(names: Sequence[str], means: Sequence[float], heading: str, synthetic: bool,
+                    errors: Sequence[float] | None = None, ylabel: str = "accuracy", second=None):
+    """Bars per setting (optionally with error bars, e.g. std over folds; ``second`` = (label, values))."""
+    x = np.arange(len(names))
+    width = 0.4 if second else 0.7
+    fig, ax = plt.subplots(figsize=(max(5, len(names) * 0.7), 3.4))
+    ax.bar(x - (width / 2 if second else 0), means, width, yerr=errors, capsize=3, label=ylabel, color="tab:blue")
+    if second:
+        ax.bar(x + width / 2, second[1], width, label=second[0], color="tab:orange")
+        ax.legend(fontsize=8)
+    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title(heading, synthetic), fontsize=10)
+    return fig
+
+
+def blur_curves(kernels: Sequence[int], accuracy: dict[str, Sequence[float]], heading: str, synthetic: bool):
+    """Test accuracy against blur kernel size (0 = clean), one line per trained model."""
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for name, acc in accuracy.items():
+        ax.plot(kernels, acc, "o-", label=name)
+    ax.set_xlabel("box-blur kernel of the test images (0 = clean)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, title="trained on", title_fontsize=7)
+    ax.set_title(title(heading, synthetic), fontsize=10)
+    return fig
+
+
+def matrix_heatmap(matrix, row_names, col_names, heading: str, synthetic: bool, fmt: str = "{:.2f}"):
+    """A small annotated table heatmap (e.g. train blur x test blur accuracy)."""
+    matrix = np.asarray(matrix, dtype=float)
+    fig, ax = plt.subplots(figsize=(1.1 * len(col_names) + 2, 0.6 * len(row_names) + 1.5))
+    ax.imshow(matrix, cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(len(col_names)), col_names, fontsize=8)
+    ax.set_yticks(range(len(row_names)), row_names, fontsize=8)
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(j, i, fmt.format(matrix[i, j]), ha="center", va="center",
+                    color="white" if matrix[i, j] < 0.6 else "black", fontsize=8)
+    ax.set_title(title(heading, synthetic), fontsize=10)
+    return fig
+
+
+def image_gallery(images: np.ndarray, captions: Sequence[str], heading: str, synthetic: bool, cols: int = 8):
+    """Images with captions (misclassified examples, confused pairs)."""
+    rows = max(1, -(-len(images) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.45))
+    for ax in np.atleast_1d(axes).ravel():
+        ax.axis("off")
+    for ax, img, cap in zip(np.atleast_1d(axes).ravel(), images, captions):
+        ax.imshow(img, cmap="gray_r")
+        ax.set_title(cap, fontsize=7)
+    fig.suptitle(title(heading, synthetic), fontsize=10)
+    return fig
+
+
+def top_predictions_plot(images: np.ndarray, true_names: Sequence[str], tops, heading: str, synthetic: bool):
+    """Each image beside a bar chart of its top-N class probabilities."""
+    n = len(images)
+    fig, axes = plt.subplots(n, 2, figsize=(5.5, 1.35 * n), gridspec_kw={"width_ratios": [1, 2.4]})
+    axes = np.atleast_2d(axes)
+    for (ax_img, ax_bar), img, true, top in zip(axes, images, true_names, tops):
+        ax_img.imshow(img, cmap="gray_r")
+        ax_img.axis("off")
+        ax_img.set_title(f"true: {true}", fontsize=7)
+        names = [t[0] for t in top][::-1]
+        probs = [t[1] for t in top][::-1]
+        ax_bar.barh(range(len(top)), probs, color=["tab:green" if nm == true else "tab:gray" for nm in names])
+        ax_bar.set_yticks(range(len(top)), names, fontsize=7)
+        ax_bar.set_xlim(0, 1)
+        ax_bar.tick_params(axis="x", labelsize=6)
+    fig.suptitle(title(heading, synthetic), fontsize=10)
+    fig.tight_layout()
+    return fig

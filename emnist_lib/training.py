@@ -1,0 +1,354 @@
+"""Training: one ``train(...)`` for every model, deterministic, cached, with records.
+
+The input pipeline is ``tf.data``: cached in memory, shuffled with a seed,
+repeated (with ``steps_per_epoch``; a fixed prefetch depth rather than
+AUTOTUNE, which stalled for seconds at epoch boundaries on 2-core CPUs),
+batched, optionally augmented with Keras preprocessing layers. Labels stay
+integer (sparse cross-entropy): no one-hot copy of the data set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import config, models
+
+OPTIMIZERS = ("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
+SCHEDULES = ("constant", "step", "cosine", "plateau")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: optimizer, schedule, epochs, batch, regularising callbacks, seed.
+
+    ``batch_size=None`` means 256 on CPU and 512 on a GPU (with mixed precision).
+    ``schedule``: constant, step (x``step_factor`` every ``step_epochs``), cosine
+    (with ``warmup_epochs`` of linear warm-up) or plateau (reduce-on-plateau).
+    ``early_stopping`` is a patience in epochs (0 = off); the best weights are restored.
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "constant"
+    step_epochs: int = 3
+    step_factor: float = 0.5
+    warmup_epochs: int = 0
+    epochs: int = 5
+    batch_size: int | None = None
+    validation_fraction: float = 0.1
+    early_stopping: int = 0
+    augment: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.epochs < 1 or self.learning_rate <= 0:
+            raise ValueError(f"epochs must be >= 1 and learning_rate > 0 (got {self.epochs}, {self.learning_rate})")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the model (best weights) and how training went."""
+
+    model: keras.Model
+    history: dict
+    best_epoch: int
+    wall_time_s: float
+    images_per_s: float
+    config: dict
+    key: str
+    cache_hit: bool = False
+    params: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        val = self.history.get("val_accuracy") or [None]
+        return {"key": self.key, "best_epoch": self.best_epoch, "wall_time_s": self.wall_time_s,
+                "images_per_s": self.images_per_s, "params": self.params, "cache_hit": self.cache_hit,
+                "best_val_accuracy": val[self.best_epoch - 1] if val[0] is not None else None}
+
+
+# --------------------------------------------------------------------------- environment
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow and make TF ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def has_gpu() -> bool:
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def accelerator_defaults() -> dict:
+    """Batch size and precision policy for this machine: mixed precision only on a GPU
+    (on CPU it is several times slower)."""
+    if has_gpu():
+        return {"batch_size": 512, "policy": "mixed_float16"}
+    return {"batch_size": 256, "policy": "float32"}
+
+
+def under_automation() -> bool:
+    """True under papermill/nbval/CI or any non-terminal stdout: no progress bars then."""
+    return bool(os.environ.get("CI")) or not sys.stdout.isatty()
+
+
+def resolve_verbose(verbose) -> int:
+    if verbose == "auto":
+        return 2 if under_automation() else 1
+    return int(verbose)
+
+
+# --------------------------------------------------------------------------- pieces
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int,
+                 augment: keras.Layer | None = None, repeat: bool = False) -> tf.data.Dataset:
+    """A tf.data pipeline of raw uint8 images: cache -> seeded shuffle -> repeat -> batch -> augment -> prefetch."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32))).cache()
+    if shuffle:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size)
+    if augment is not None:
+        def _augment(images, labels):
+            out = augment(tf.cast(images, tf.float32)[..., None], training=True)[..., 0]
+            return tf.clip_by_value(out, 0.0, 255.0), labels
+
+        ds = ds.map(_augment, num_parallel_calls=2, deterministic=True)
+    return ds.prefetch(2)
+
+
+def learning_rate(cfg: TrainConfig, steps_per_epoch: int):
+    """The learning rate or Keras schedule for ``cfg``."""
+    if cfg.schedule == "step":
+        boundaries = [steps_per_epoch * e for e in range(cfg.step_epochs, cfg.epochs, cfg.step_epochs)]
+        values = [cfg.learning_rate * cfg.step_factor**i for i in range(len(boundaries) + 1)]
+        return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values) if boundaries else cfg.learning_rate
+    if cfg.schedule == "cosine":
+        warmup = steps_per_epoch * cfg.warmup_epochs
+        decay = max(steps_per_epoch * cfg.epochs - warmup, 1)
+        if warmup:
+            return keras.optimizers.schedules.CosineDecay(0.0, decay, warmup_target=cfg.learning_rate,
+                                                          warmup_steps=warmup)
+        return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay)
+    return cfg.learning_rate
+
+
+def make_optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    lr = learning_rate(cfg, steps_per_epoch)
+    if cfg.optimizer == "sgd":
+        return keras.optimizers.SGD(lr)
+    if cfg.optimizer == "sgd_momentum":
+        return keras.optimizers.SGD(lr, momentum=cfg.momentum, nesterov=True)
+    if cfg.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    if cfg.optimizer == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay)
+    return keras.optimizers.Adam(lr)
+
+
+def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
+    model.compile(optimizer=make_optimizer(cfg, steps_per_epoch), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+
+
+def fingerprint(*arrays: np.ndarray) -> str:
+    """Content hash of the arrays a model is trained on (part of the model cache key)."""
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(f"{a.dtype}{a.shape}".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_key(model_name: str, model_kwargs: dict, cfg: TrainConfig, data_id: str, extra: dict | None = None) -> str:
+    blob = json.dumps({"model": model_name, "kwargs": model_kwargs, "config": asdict(cfg), "data": data_id,
+                       "extra": extra or {}, "keras": keras.__version__}, sort_keys=True, default=str)
+    return f"{model_name}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+
+
+def _load_cached(folder: Path):
+    meta = json.loads((folder / "meta.json").read_text())
+    model = keras.saving.load_model(folder / "model.keras")
+    return model, meta
+
+
+def _store(folder: Path, model: keras.Model, meta: dict) -> None:
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp / "model.keras")
+    (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True, indent=1, default=float))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
+class _Throughput(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epoch_times: list[float] = []
+
+    """Training time per epoch, without the validation pass."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t = time.perf_counter()
+        self._done = False
+
+    def on_test_begin(self, logs=None):
+        if not self._done:
+            self.epoch_times.append(time.perf_counter() - self._t)
+            self._done = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._done:
+            self.epoch_times.append(time.perf_counter() - self._t)
+
+
+# --------------------------------------------------------------------------- train
+def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
+          cfg: TrainConfig | None = None, model_kwargs: dict | None = None,
+          validation: tuple[np.ndarray, np.ndarray] | None = None, use_cache: bool = True,
+          force: bool = False, verbose="auto", cache_extra: dict | None = None) -> TrainResult:
+    """Compile and fit a model; return it with its history and speed.
+
+    Args:
+        model: a registered builder name (built here, after seeding) or a built model
+            (then it is never cached: its weights are not described by a name).
+        x, y: uint8 images (N, 28, 28) and integer labels.
+        num_classes: model outputs; checked against the labels (letters need 27).
+        cfg: :class:`TrainConfig`.
+        validation: explicit validation data; else a stratified ``cfg.validation_fraction``
+            of ``x`` is held out (none if the fraction is 0).
+        use_cache: reuse a model trained before under the same key (builder, kwargs,
+            config, data content, seed); ``force=True`` retrains and overwrites it.
+        verbose: "auto" (a progress bar for a person, one line per epoch under
+            automation), or 0/1/2 as in Keras.
+    """
+    cfg = cfg or TrainConfig()
+    model_kwargs = dict(model_kwargs or {})
+    y = np.asarray(y)
+    if num_classes is None:
+        num_classes = model.output_shape[-1] if isinstance(model, keras.Model) else int(y.max()) + 1
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"labels span {y.min()}..{y.max()} but the model has {num_classes} outputs; "
+                         "letters with official labels 1..26 need num_classes=27 (or zero_based=True)")
+    defaults = accelerator_defaults()
+    cfg = replace(cfg, batch_size=cfg.batch_size or defaults["batch_size"])
+
+    if validation is None and cfg.validation_fraction > 0:
+        from sklearn.model_selection import train_test_split
+
+        x, x_val, y, y_val = train_test_split(x, y, test_size=cfg.validation_fraction,
+                                              random_state=cfg.seed, stratify=y)
+        validation = (x_val, y_val)
+
+    name = model if isinstance(model, str) else model.name
+    data_id = fingerprint(x, y, *(validation or ()))
+    key = cache_key(name, model_kwargs, cfg, data_id, {"num_classes": num_classes, **(cache_extra or {})})
+    folder = config.model_cache_dir() / key
+    cacheable = use_cache and isinstance(model, str)
+    keras.backend.clear_session()
+    set_seed(cfg.seed)
+    if cacheable and not force and (folder / "meta.json").exists():
+        built, meta = _load_cached(folder)
+        return TrainResult(built, meta["history"], meta["best_epoch"], meta["wall_time_s"], meta["images_per_s"],
+                           meta["config"], key, cache_hit=True, params=built.count_params())
+
+    keras.mixed_precision.set_global_policy(defaults["policy"])
+    built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
+    steps = math.ceil(len(y) / cfg.batch_size)
+    compile_model(built, cfg, steps)
+    aug = None
+    if cfg.augment:
+        from .transforms import augmentation
+
+        aug = augmentation(seed=cfg.seed)
+    train_ds = make_dataset(x, y, cfg.batch_size, shuffle=True, seed=cfg.seed, augment=aug, repeat=True)
+    val_ds = make_dataset(*validation, cfg.batch_size, shuffle=False, seed=cfg.seed) if validation else None
+    monitor = "val_loss" if validation else "loss"
+    timer = _Throughput()
+    callbacks = [timer]
+    if cfg.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.early_stopping,
+                                                       restore_best_weights=True))
+    if cfg.schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=cfg.step_factor, patience=1))
+    ckpt_dir = folder.with_name(folder.name + ".ckpt")
+    if validation:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.ModelCheckpoint(ckpt_dir / "best.keras", monitor=monitor,
+                                                         save_best_only=True))
+    start = time.perf_counter()
+    hist = built.fit(train_ds, epochs=cfg.epochs, steps_per_epoch=steps, validation_data=val_ds,
+                     callbacks=callbacks, verbose=resolve_verbose(verbose), shuffle=False)
+    wall = time.perf_counter() - start
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "learning_rate"}
+    best_epoch = int(np.argmin(history[monitor])) + 1
+    if validation and not cfg.early_stopping and (ckpt_dir / "best.keras").exists():
+        built.set_weights(keras.saving.load_model(ckpt_dir / "best.keras").get_weights())
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    # Throughput from the fastest epoch: the first includes graph tracing.
+    images_per_s = float(steps * cfg.batch_size / min(timer.epoch_times)) if timer.epoch_times else 0.0
+    keras.mixed_precision.set_global_policy("float32")
+    result = TrainResult(built, history, best_epoch, wall, images_per_s, asdict(cfg), key,
+                         params=built.count_params())
+    if cacheable:
+        _store(folder, built, {"history": history, "best_epoch": best_epoch, "wall_time_s": wall,
+                               "images_per_s": images_per_s, "config": asdict(cfg), "model": name,
+                               "model_kwargs": model_kwargs})
+    return result
+
+
+def fine_tune(result: TrainResult, x, y, n_layers: int, cfg: TrainConfig, validation=None, verbose="auto"):
+    """Unfreeze the top ``n_layers`` of a transfer model's base and train on at a low learning rate."""
+    unfrozen = models.unfreeze_top(result.model, n_layers)
+    out = train(result.model, x, y, cfg=cfg, validation=validation, use_cache=False, verbose=verbose)
+    out.extra["unfrozen"] = unfrozen
+    return out
+
+
+# --------------------------------------------------------------------------- cross-validation
+def cross_validate(candidates: list[dict], x: np.ndarray, y: np.ndarray, num_classes: int, k: int = 3,
+                   seed: int = 0, verbose=0):
+    """Stratified k-fold (scikit-learn) over candidate configs; pick the best by mean accuracy.
+
+    Each candidate: ``{"name": str, "model": builder name, "model_kwargs": {...},
+    "train": {TrainConfig fields}}``. Returns ``(table, best_name)`` where
+    ``table`` is a pandas DataFrame with per-fold accuracies, mean and std.
+    """
+    import pandas as pd
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y))
+    rows = []
+    for cand in candidates:
+        cfg = TrainConfig(**{**cand.get("train", {}), "validation_fraction": 0.0, "seed": seed})
+        accs = []
+        for tr, va in folds:
+            res = train(cand["model"], x[tr], y[tr], num_classes, cfg, cand.get("model_kwargs"),
+                        validation=(x[va], y[va]), verbose=verbose)
+            accs.append(float(res.model.evaluate(x[va], y[va], verbose=0, batch_size=512)[1]))
+        rows.append({"name": cand["name"], "folds": accs, "mean": float(np.mean(accs)),
+                     "std": float(np.std(accs, ddof=1)) if k > 1 else 0.0})
+    table = pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+    return table, str(table.loc[0, "name"])
