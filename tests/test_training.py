@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+
+from emnist_lib import training
+from emnist_lib.training import TrainConfig, cross_validate, train
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """Separable toy images: class k has a bright bar at row 2k+3."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 30)
+    x = rng.integers(0, 40, (len(y), 28, 28), dtype=np.uint8)
+    for i, k in enumerate(y):
+        x[i, 2 * k + 3: 2 * k + 5, 4:24] = 250
+    return x, y
+
+
+CFG = TrainConfig(epochs=2, batch_size=64, learning_rate=3e-3)
+
+
+def test_same_seed_gives_identical_metrics(toy):
+    x, y = toy
+    a = train("chollet_dense", x, y, 10, CFG, use_cache=False, verbose=0)
+    b = train("chollet_dense", x, y, 10, CFG, use_cache=False, verbose=0)
+    assert a.history == b.history
+    np.testing.assert_array_equal(a.model.predict(x[:5], verbose=0), b.model.predict(x[:5], verbose=0))
+
+
+def test_training_learns_the_toy_problem(toy):
+    x, y = toy
+    res = train("chollet_dense", x, y, 10, TrainConfig(epochs=4, batch_size=32, learning_rate=3e-3),
+                use_cache=False, verbose=0)
+    assert res.history["val_accuracy"][-1] > 0.8
+    assert res.images_per_s > 0 and res.wall_time_s > 0 and 1 <= res.best_epoch <= 4
+
+
+def test_cached_model_is_reused_without_retraining(toy, monkeypatch):
+    x, y = toy
+    first = train("keras_io_convnet", x, y, 10, CFG, verbose=0)
+    assert not first.cache_hit
+
+    def boom(*args, **kwargs):
+        raise AssertionError("fit called on a cache hit")
+
+    import keras
+
+    monkeypatch.setattr(keras.Model, "fit", boom)
+    again = train("keras_io_convnet", x, y, 10, CFG, verbose=0)
+    assert again.cache_hit and again.key == first.key and again.history == first.history
+    np.testing.assert_allclose(again.model.predict(x[:4], verbose=0), first.model.predict(x[:4], verbose=0),
+                               rtol=1e-6)
+
+
+def test_force_retrains_and_other_config_gets_another_key(toy):
+    x, y = toy
+    first = train("keras_io_convnet", x, y, 10, CFG, verbose=0)
+    forced = train("keras_io_convnet", x, y, 10, CFG, verbose=0, force=True)
+    assert not forced.cache_hit and forced.key == first.key
+    other = train("keras_io_convnet", x, y, 10, TrainConfig(epochs=1, batch_size=64), verbose=0, use_cache=False)
+    assert other.key != first.key
+
+
+def test_wrong_class_count_is_refused(toy):
+    x, y = toy
+    with pytest.raises(ValueError, match="labels span 1..10 but the model has 10 outputs.*num_classes=27"):
+        train("chollet_dense", x, y + 1, 10, CFG, verbose=0)
+
+
+def test_early_stopping_restores_best_and_stops(toy):
+    x, y = toy
+    cfg = TrainConfig(epochs=30, batch_size=64, learning_rate=3e-3, early_stopping=1)
+    res = train("chollet_dense", x, y, 10, cfg, use_cache=False, verbose=0)
+    assert len(res.history["loss"]) < 30
+
+
+@pytest.mark.parametrize("schedule", ["step", "cosine"])
+def test_schedules_lower_the_learning_rate(schedule):
+    cfg = TrainConfig(schedule=schedule, learning_rate=0.1, epochs=6, step_epochs=2, warmup_epochs=1)
+    lr = training.learning_rate(cfg, steps_per_epoch=10)
+    late = float(lr(55))
+    assert late < 0.1 * 0.6
+    if schedule == "cosine":
+        assert float(lr(0)) < float(lr(10))  # warm-up rises first
+
+
+def test_unknown_optimizer_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown optimizer 'adagrad'"):
+        TrainConfig(optimizer="adagrad")
+
+
+def test_augmented_pipeline_keeps_shapes_and_range(toy):
+    from emnist_lib.transforms import augmentation
+
+    x, y = toy
+    ds = training.make_dataset(x, y, 16, shuffle=True, seed=0, augment=augmentation(seed=0))
+    images, labels = next(iter(ds))
+    assert images.shape == (16, 28, 28) and float(images.numpy().max()) <= 255.0
+    assert labels.shape == (16,)
+
+
+def test_cross_validation_reports_mean_std_and_best(toy):
+    x, y = toy
+    cands = [{"name": "tiny", "model": "mlp", "model_kwargs": {"hidden": (4, 4, 4)}, "train": {"epochs": 1, "batch_size": 64}},
+             {"name": "wide", "model": "mlp", "model_kwargs": {"hidden": (128, 64, 32)},
+              "train": {"epochs": 3, "batch_size": 32, "learning_rate": 3e-3}}]
+    table, best = cross_validate(cands, x, y, 10, k=3, seed=0)
+    assert list(table.columns) == ["name", "folds", "mean", "std"]
+    assert all(len(f) == 3 for f in table["folds"])
+    assert best == "wide" and table.loc[0, "mean"] == pytest.approx(np.mean(table.loc[0, "folds"]))
