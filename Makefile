@@ -10,7 +10,7 @@ STAMP   := $(VENV)/.installed-$(REQ_HASH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv test test-fast report smoke bench lint clean
+.PHONY: venv test test-fast report smoke notebooks bench lint clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,9 @@ test-fast: $(STAMP)
 ## make report: run the study (PROFILE=smoke|quick|full) and build report/.
 report: $(STAMP)
 	$(PY) -m emnist_lib report --profile $(PROFILE)
+
+notebooks: $(STAMP)
+	$(PY) -m emnist_lib notebooks
 
 smoke: $(STAMP)
 	$(PY) -m emnist_lib report --profile smoke

@@ -5,6 +5,7 @@
     data synth    generate synthetic EMNIST in the official format
     data verify   check files in the data dir against the official checksums
     report        run the study's notebooks and build the report (--profile)
+    notebooks     refresh the stored smoke outputs of notebooks/ (the nbval reference)
 """
 
 from __future__ import annotations
@@ -101,6 +102,12 @@ def cmd_report(args) -> int:
                        timeout=args.cell_timeout)
 
 
+def cmd_refresh(args) -> int:
+    from .runner import refresh_stored_notebooks
+
+    return refresh_stored_notebooks(args.notebooks)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m emnist_lib", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -143,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--verbose", action="store_true", help="one progress line per cell")
     report.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell")
     report.set_defaults(func=cmd_report)
+
+    nbs = groups.add_parser("notebooks", help="re-run notebooks/ with smoke defaults, storing outputs (nbval reference)")
+    nbs.add_argument("--notebooks", nargs="*", default=None, help="only these notebooks (e.g. 00 01)")
+    nbs.set_defaults(func=cmd_refresh)
     return parser
 
 

@@ -305,7 +305,11 @@ def transfer(source: keras.Model, num_classes: int, dropout: float = 0.2, name: 
     transfer-learning guide's practice: updating BN statistics on a small
     target set wrecks what the base learned).
     """
-    base = keras.Model(source.input, source.get_layer("features").output, name="base")
+    features = keras.Model(source.input, source.get_layer("features").output)
+    # A copy, so training (and fine-tuning) the transfer model never changes the source model.
+    base = keras.models.clone_model(features)
+    base.set_weights(features.get_weights())
+    base.name = "base"
     base.trainable = False
     inputs = keras.Input(shape=source.input.shape[1:], name="image")
     x = base(inputs, training=False)

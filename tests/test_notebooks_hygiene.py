@@ -1,0 +1,90 @@
+"""Notebook hygiene: one literal parameters cell first, thin cells, no paths or magics, params files match."""
+
+import ast
+import re
+
+import nbformat
+import pytest
+import yaml
+
+from emnist_lib import config
+from emnist_lib.runner import load_params, notebook_paths, parameters_cell
+
+NOTEBOOKS = notebook_paths()
+MAX_LINES = 16
+
+
+def code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_the_study_has_its_nine_notebooks():
+    assert [p.stem[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(9)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_exactly_one_parameters_cell_and_it_is_first(path):
+    cells = code_cells(path)
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+    assert tagged == [0]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_are_annotated_commented_literals(path):
+    _, values = parameters_cell(nbformat.read(path, as_version=4))
+    source = code_cells(path)[0].source
+    for node in ast.parse(source).body:
+        assert isinstance(node, ast.AnnAssign), ast.unparse(node)
+    for line in source.splitlines():
+        assert "#" in line, f"parameter without a comment: {line}"
+    assert {"seed", "source", "output_dir"} <= set(values)
+    assert values["source"] == "synthetic" and values["output_dir"] == ""  # smoke defaults, offline
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_absolute_paths_sys_path_edits_or_shell_magics(path):
+    for cell in code_cells(path):
+        src = cell.source
+        assert "sys.path" not in src
+        assert not re.search(r"^\s*[!%]", src, re.M), src
+        assert not re.search(r"['\"]/(home|root|tmp|work|Users)/", src), src
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_cells_are_short_and_define_no_long_functions(path):
+    for cell in code_cells(path):
+        lines = [l for l in cell.source.splitlines() if l.strip() and not l.strip().startswith("#")]
+        assert len(lines) <= MAX_LINES, cell.source
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.FunctionDef):
+                assert node.end_lineno - node.lineno < 5, f"long def {node.name} belongs in the package"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_come_from_a_smoke_run(path):
+    nb = nbformat.read(path, as_version=4)
+    assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code"), "run `make notebooks` to refresh"
+    assert "papermill" not in nb.metadata or not nb.metadata["papermill"].get("parameters")
+
+
+@pytest.mark.parametrize("profile", config.PROFILES)
+def test_every_parameter_file_key_is_declared(profile):
+    for path in NOTEBOOKS:
+        load_params(path, profile)  # raises on an undeclared key
+    files = sorted((config.PARAMS_DIR / profile).glob("*.yaml"))
+    assert {f.stem for f in files} <= {p.stem for p in NOTEBOOKS}
+
+
+def test_undeclared_parameter_is_an_error(tmp_path, monkeypatch):
+    (tmp_path / "quick").mkdir()
+    (tmp_path / "quick" / "01_chollet_baselines.yaml").write_text(yaml.safe_dump({"epohcs": 3}))
+    monkeypatch.setattr(config, "PARAMS_DIR", tmp_path)
+    with pytest.raises(ValueError, match="epohcs are not declared in 01_chollet_baselines.ipynb"):
+        load_params(config.NOTEBOOKS_DIR / "01_chollet_baselines.ipynb", "quick")
+
+
+def test_training_cells_are_tagged_to_ignore_output():
+    for path in NOTEBOOKS:
+        for cell in code_cells(path):
+            if "train(" in cell.source or "run_variants(" in cell.source or "cross_validate(" in cell.source:
+                assert "nbval-ignore-output" in cell.metadata.get("tags", []) or "NBVAL_CHECK_OUTPUT" not in cell.source
