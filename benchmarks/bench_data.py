@@ -47,8 +47,8 @@ def main() -> int:
         base = best_of(lambda: [gzip.open(f).read() for f in files])
         ours = best_of(lambda: read_split_folder(spec, folder))
     print(f"balanced split, {size / 1e6:.1f} MB of gzip, {spec.train_size + spec.test_size:,} images")
-    print(f"| path | seconds (best of 3) | ratio to baseline |")
-    print(f"|---|---|---|")
+    print("| path | seconds (best of 3) | ratio to baseline |")
+    print("|---|---|---|")
     print(f"| plain gzip read (baseline) | {base:.2f} | 1.00 |")
     print(f"| load (decompress, parse, sha256, transpose) | {ours:.2f} | {ours / base:.2f} |")
     return 0

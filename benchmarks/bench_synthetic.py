@@ -37,7 +37,7 @@ def main() -> int:
         t = time.perf_counter()
         synthetic.ensure("balanced", n_train=47 * 400, n_test=47 * 80, seed=3, root=tmp)
         cold = 47 * 480 / (time.perf_counter() - t)
-    print(f"| path | images/s | ratio to baseline |\n|---|---|---|")
+    print("| path | images/s | ratio to baseline |\n|---|---|---|")
     print(f"| 1 worker, warm (baseline) | {one:,.0f} | 1.00 |")
     print(f"| {cores} workers (pool start-up included) | {many:,.0f} | {many / one:.2f} |")
     print(f"| ensure(): cold, 22,560 images to gzip IDX | {cold:,.0f} | {cold / one:.2f} |")

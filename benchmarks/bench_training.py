@@ -15,7 +15,6 @@ import sys
 import time
 
 import keras
-import numpy as np
 
 from emnist_lib import models
 from emnist_lib.data import load_emnist

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import (accuracy_score, classification_report, confusion_matrix,
-                             precision_recall_fscore_support, top_k_accuracy_score)
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    precision_recall_fscore_support,
+    top_k_accuracy_score,
+)
 
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:

@@ -269,7 +269,7 @@ def test_real_letters_load_upright(shared_data):
     for img, label in zip(x[:26], y[:26]):
         chars = get_split("letters").chars[label - 1]
         refs = [synthetic.emnist_convert(synthetic._template(f, c, 1)).astype(float) for f in fonts for c in chars]
-        score = lambda im: max(np.corrcoef(im.ravel().astype(float), r.ravel())[0, 1] for r in refs)  # noqa: E731
+        score = lambda im, refs=refs: max(np.corrcoef(im.ravel().astype(float), r.ravel())[0, 1] for r in refs)
         votes += score(img) > score(img.T)
     assert votes >= 20, f"only {votes}/26 real letters look upright"
 

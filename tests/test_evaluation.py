@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
-from emnist_lib.evaluation import metrics_from_proba, most_confused, misclassified, top_predictions
+from emnist_lib.evaluation import metrics_from_proba, misclassified, most_confused, top_predictions
 
 NAMES = ["(unused)", "A/a", "B/b", "C/c"]
 Y = np.array([1, 1, 2, 2, 3, 3, 3, 1])

@@ -20,13 +20,17 @@ def make_sample(out, synthetic: bool, seed: int = 0):
         else {"source": "nist", "sha256": {"emnist-balanced-test-images-idx3-ubyte.gz": "ab" * 32}}
     res = out / "results"
 
-    def rec(nb, name, metrics, config=None, extra=None, **kw):
+    def rec(nb, name, metrics, config=None, extra=None, data=data, **kw):
         write_record(res, make_record(name, notebook=nb, data=data, config=config or {}, seed=0, metrics=metrics,
                                       extra=extra or {"params": 1234}, wall_time_s=_values(rng) * 10,
                                       images_per_s=_values(rng) * 1000, **kw))
 
     rec("00_data", "dataset_emnist-balanced", {"name": "emnist-balanced", "train_size": 940, "test_size": 470,
                                                 "num_classes": 47})
+    ad_data = {"source": "synthetic", "generator_version": "1.0", "fonts": ["b.ttf"]} if synthetic \
+        else {"source": "roweis", "sha256": "3e" * 32}
+    rec("00_data", "dataset_alphadigits-letters", {"name": "alphadigits-letters", "train_size": 760, "test_size": 254,
+                                                    "num_classes": 27}, data=ad_data)
     run = lambda: {"train_accuracy": _values(rng), "test_accuracy": _values(rng), "test_loss": _values(rng),  # noqa: E731
                    "val_accuracy": _values(rng), "test_f1_macro": _values(rng)}
     rec("01_chollet_baselines", "emnist-mnist__chollet_dense", run(), {"model": "chollet_dense"})

@@ -79,8 +79,9 @@ def test_letters_classes_use_both_cases():
 
 
 def test_emnist_fonts_include_every_matplotlib_text_face_and_exclude_reserved():
-    import matplotlib
     from pathlib import Path
+
+    import matplotlib
 
     names = {Path(f).name for f in synthetic.emnist_fonts()}
     shipped = {p.name for p in (Path(matplotlib.get_data_path()) / "fonts" / "ttf").glob("*.ttf")}
