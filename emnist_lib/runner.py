@@ -86,7 +86,6 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
     paths = notebook_paths(notebooks)
     plan = [(p, load_params(p, profile)) for p in paths]  # check every file before running anything
     timings = {}
-    total = time.perf_counter()
     for path, params in plan:
         executed = out / "notebooks" / path.name
         params = {**params, "output_dir": str(out)}
@@ -95,18 +94,19 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
         try:
             pm.execute_notebook(str(path), str(executed), parameters=params, kernel_name=KERNEL,
                                 cwd=str(config.NOTEBOOKS_DIR), execution_timeout=timeout,
-                                log_output=verbose, progress_bar=False, report_mode=False)
+                                log_output=verbose, progress_bar=verbose, report_mode=False)
         except Exception as exc:  # noqa: BLE001 - papermill raises PapermillExecutionError and others
             print(f"[{profile}] FAILED {path.name}: {_failed_cell(executed)}\n"
                   f"  partial executed notebook kept at {executed}\n  ({type(exc).__name__})", flush=True)
             return 1
         timings[path.stem] = round(time.perf_counter() - start, 1)
         print(f"[{profile}] {path.stem} done in {timings[path.stem]:.1f} s", flush=True)
-    (out / "timings.json").write_text(json.dumps({"profile": profile, "notebooks": timings,
-                                                  "total_s": round(time.perf_counter() - total, 1)},
-                                                 indent=1, sort_keys=True))
-    if notebooks:  # partial runs do not rebuild the report
-        return 0
+    # Merge: a partial run (--notebooks) updates its notebooks' timings and keeps the others.
+    timings_path = out / "timings.json"
+    known = json.loads(timings_path.read_text())["notebooks"] if timings_path.exists() else {}
+    known.update(timings)
+    timings_path.write_text(json.dumps({"profile": profile, "notebooks": known,
+                                        "total_s": round(sum(known.values()), 1)}, indent=1, sort_keys=True))
     from .report import build_report
 
     md, html = build_report(out, profile)
