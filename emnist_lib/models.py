@@ -54,6 +54,16 @@ def _head(x, inputs, num_classes: int, name: str) -> keras.Model:
     return keras.Model(inputs, outputs, name=name)
 
 
+# Moving statistics that settle within a few hundred steps: Keras' default momentum (0.99)
+# leaves them far from the batch statistics after short trainings on small subsets, and
+# such models then score at chance in inference mode although they trained fine.
+BN_MOMENTUM = 0.9
+
+
+def _bn(name: str) -> layers.BatchNormalization:
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
+
+
 def _regularizer(l1: float, l2: float):
     return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
 
@@ -111,7 +121,7 @@ def mlp(num_classes: int, input_shape=INPUT_SHAPE, hidden: Sequence[int] = (256,
         x = layers.Dense(width, kernel_initializer=initializer, use_bias=not batch_norm,
                          kernel_regularizer=_regularizer(l1, l2), name=f"dense{i}")(x)
         if batch_norm:
-            x = layers.BatchNormalization(name=f"bn{i}")(x)
+            x = _bn(name=f"bn{i}")(x)
         x = layers.Activation(activation, name=f"act{i}")(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"dropout{i}")(x)
@@ -142,7 +152,7 @@ def cnn(num_classes: int, input_shape=INPUT_SHAPE, filters: Sequence[int] = (32,
         x = layers.Conv2D(f, kernel_size, strides=strides, padding=padding, kernel_initializer=initializer,
                           kernel_regularizer=reg, use_bias=not batch_norm, name=f"conv{i}")(x)
         if batch_norm:
-            x = layers.BatchNormalization(name=f"bn{i}")(x)
+            x = _bn(name=f"bn{i}")(x)
         x = layers.Activation(activation, name=f"act{i}")(x)
         if pooling == "max":
             x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
@@ -181,7 +191,7 @@ def deep_cnn(num_classes: int, input_shape=INPUT_SHAPE, filters: Sequence[int] =
         for c in (1, 2):
             x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, name=f"block{b}_conv{c}")(x)
             if batch_norm:
-                x = layers.BatchNormalization(name=f"block{b}_bn{c}")(x)
+                x = _bn(name=f"block{b}_bn{c}")(x)
             x = layers.Activation("relu", name=f"block{b}_relu{c}")(x)
         if se:
             x = _squeeze_excite(x, se_ratio, f"block{b}_se")
@@ -196,15 +206,15 @@ def deep_cnn(num_classes: int, input_shape=INPUT_SHAPE, filters: Sequence[int] =
 def _residual_block(x, filters: int, stride: int, se: bool, name: str):
     shortcut = x
     y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1")(x)
-    y = layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = _bn(name=f"{name}_bn1")(y)
     y = layers.Activation("relu", name=f"{name}_relu1")(y)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
-    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = _bn(name=f"{name}_bn2")(y)
     if se:
         y = _squeeze_excite(y, 8, f"{name}_se")
     if stride != 1 or shortcut.shape[-1] != filters:
         shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj")(shortcut)
-        shortcut = layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+        shortcut = _bn(name=f"{name}_proj_bn")(shortcut)
     y = layers.Add(name=f"{name}_add")([y, shortcut])
     return layers.Activation("relu", name=f"{name}_out")(y)
 
@@ -215,7 +225,7 @@ def resnet_small(num_classes: int, input_shape=INPUT_SHAPE, widths: Sequence[int
     """A small ResNet (He et al. 2016) for 28x28: 3 stages of basic blocks, stride 2 between stages."""
     inputs, x = _input(input_shape, channels=True)
     x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(x)
-    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = _bn(name="stem_bn")(x)
     x = layers.Activation("relu", name="stem_relu")(x)
     for s, w in enumerate(widths, 1):
         for b in range(1, blocks_per_stage + 1):
@@ -229,13 +239,13 @@ def _inverted_residual(x, expand: int, filters: int, stride: int, name: str):
     """MobileNetV2 block: 1x1 expand -> 3x3 depthwise -> 1x1 linear projection (+ skip)."""
     in_ch = x.shape[-1]
     y = layers.Conv2D(in_ch * expand, 1, use_bias=False, name=f"{name}_expand")(x)
-    y = layers.BatchNormalization(name=f"{name}_expand_bn")(y)
+    y = _bn(name=f"{name}_expand_bn")(y)
     y = layers.ReLU(6.0, name=f"{name}_expand_relu")(y)
     y = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(y)
-    y = layers.BatchNormalization(name=f"{name}_dw_bn")(y)
+    y = _bn(name=f"{name}_dw_bn")(y)
     y = layers.ReLU(6.0, name=f"{name}_dw_relu")(y)
     y = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_project")(y)
-    y = layers.BatchNormalization(name=f"{name}_project_bn")(y)
+    y = _bn(name=f"{name}_project_bn")(y)
     if stride == 1 and in_ch == filters:
         y = layers.Add(name=f"{name}_add")([x, y])
     return y
@@ -248,13 +258,13 @@ def mobilenet_small(num_classes: int, input_shape=INPUT_SHAPE, expand: int = 4,
     """A MobileNetV2-style net sized for 28x28: ``stages`` of (filters, blocks, first stride)."""
     inputs, x = _input(input_shape, channels=True)
     x = layers.Conv2D(16, 3, padding="same", use_bias=False, name="stem_conv")(x)
-    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = _bn(name="stem_bn")(x)
     x = layers.ReLU(6.0, name="stem_relu")(x)
     for s, (filters, blocks, stride) in enumerate(stages, 1):
         for b in range(1, blocks + 1):
             x = _inverted_residual(x, expand, filters, stride if b == 1 else 1, f"stage{s}_block{b}")
     x = layers.Conv2D(128, 1, use_bias=False, name="head_conv")(x)
-    x = layers.BatchNormalization(name="head_bn")(x)
+    x = _bn(name="head_bn")(x)
     x = layers.ReLU(6.0, name="head_relu")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     return _head(x, inputs, num_classes, "mobilenet_small")

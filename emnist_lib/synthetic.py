@@ -31,6 +31,7 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -265,8 +266,17 @@ def generate(labels: np.ndarray, variants: dict, fonts: tuple[str, ...], seed: i
         parts = [job(c, seed_entropy=s) for c, s in zip(chunks, seeds)]
     else:
         # spawn, not fork: the caller may have TensorFlow loaded, which fork can deadlock.
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            parts = list(pool.map(_call, [(job, c, s) for c, s in zip(chunks, seeds)]))
+        try:
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                parts = list(pool.map(_call, [(job, c, s) for c, s in zip(chunks, seeds)]))
+        except BrokenProcessPool:
+            # Typically a script without an `if __name__ == "__main__":` guard, which spawned
+            # workers re-run. Same images, one process (chunk seeds do not depend on workers).
+            import warnings
+
+            warnings.warn("synthetic generation fell back to one process (worker pool failed; guard your "
+                          "script with `if __name__ == '__main__':` to use all cores)", stacklevel=2)
+            parts = [job(c, seed_entropy=s) for c, s in zip(chunks, seeds)]
     return np.concatenate(parts) if parts else np.zeros((0, 28, 28), np.uint8)
 
 
