@@ -184,9 +184,9 @@ def transfer_kfold(source_model, x: np.ndarray, y: np.ndarray, num_classes: int,
     rows = []
     folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y)
     for fold, (tr, va) in enumerate(folds, 1):
-        frozen = train(transfer(source_model, num_classes), x[tr], y[tr], cfg=cfg, validation=(x[va], y[va]),
-                       use_cache=False, verbose=0)
-        scratch = train(scratch_model, x[tr], y[tr], num_classes, cfg, validation=(x[va], y[va]), verbose=0)
+        # Epoch selection on a validation split of the training folds; the held-out fold is only scored.
+        frozen = train(transfer(source_model, num_classes), x[tr], y[tr], cfg=cfg, use_cache=False, verbose=0)
+        scratch = train(scratch_model, x[tr], y[tr], num_classes, cfg, verbose=0)
         rows.append({"fold": fold, "transfer_frozen": accuracy_of(frozen.model, x[va], y[va]),
                      "scratch": accuracy_of(scratch.model, x[va], y[va])})
     return rows

@@ -342,11 +342,11 @@ def cross_validate(candidates: list[dict], x: np.ndarray, y: np.ndarray, num_cla
     folds = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y))
     rows = []
     for cand in candidates:
-        cfg = TrainConfig(**{**cand.get("train", {}), "validation_fraction": 0.0, "seed": seed})
+        cfg = TrainConfig(**{**cand.get("train", {}), "seed": seed})
         accs = []
         for tr, va in folds:
-            res = train(cand["model"], x[tr], y[tr], num_classes, cfg, cand.get("model_kwargs"),
-                        validation=(x[va], y[va]), verbose=verbose)
+            # Epoch selection uses a validation split of the training folds, never the scored fold.
+            res = train(cand["model"], x[tr], y[tr], num_classes, cfg, cand.get("model_kwargs"), verbose=verbose)
             accs.append(float(res.model.evaluate(x[va], y[va], verbose=0, batch_size=512)[1]))
         rows.append({"name": cand["name"], "folds": accs, "mean": float(np.mean(accs)),
                      "std": float(np.std(accs, ddof=1)) if k > 1 else 0.0})
