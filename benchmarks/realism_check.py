@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from emnist_lib import config
 from emnist_lib.data import load_emnist, transpose_official
 from emnist_lib.idx import read_idx
