@@ -348,10 +348,6 @@ def unfreeze_top(model: keras.Model, n_layers: int) -> list[str]:
     return unfrozen
 
 
-def parameter_count(model: keras.Model) -> int:
-    return int(model.count_params())
-
-
 def _with_se(builder):
     def build_se(num_classes: int, input_shape=INPUT_SHAPE, **kwargs):
         return builder(num_classes, input_shape, se=True, **kwargs)

@@ -148,7 +148,10 @@ def table(rows: list[dict], sort: str | None = None, digits: int = 4):
 
 
 def accuracy_of(model, x: np.ndarray, y: np.ndarray) -> float:
-    return float((model.predict(x, batch_size=512, verbose=0).argmax(1) == y).mean())
+    """Accuracy of ``model`` on ``(x, y)`` (for tables where only accuracy is wanted)."""
+    from .evaluation import predict_proba
+
+    return float((predict_proba(model, x).argmax(1) == y).mean())
 
 
 def train_and_test(study: Study, ds: Dataset, model: str, cfg, model_kwargs: dict | None = None,
