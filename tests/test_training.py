@@ -108,3 +108,43 @@ def test_cross_validation_reports_mean_std_and_best(toy):
     assert list(table.columns) == ["name", "folds", "mean", "std"]
     assert all(len(f) == 3 for f in table["folds"])
     assert best == "wide" and table.loc[0, "mean"] == pytest.approx(np.mean(table.loc[0, "folds"]))
+
+
+def test_automatic_batch_depends_on_hardware_and_model(toy, monkeypatch):
+    monkeypatch.setattr(training, "has_gpu", lambda: False)
+    assert training.auto_batch_size("chollet_dense") == 256
+    assert training.auto_batch_size("mlp", {"hidden": (8, 8, 8)}) == 256
+    assert training.auto_batch_size("chollet_convnet") == 32
+    assert training.auto_batch_size("mobilenet_small") == 32
+    x, y = toy
+    res = train("chollet_convnet", x[:64], y[:64], 10, TrainConfig(epochs=1, validation_fraction=0.0),
+                use_cache=False, verbose=0)
+    assert res.config["batch_size"] == 32
+    assert res.model.jit_compile is False  # XLA measured slower on CPU
+    monkeypatch.setattr(training, "has_gpu", lambda: True)
+    assert training.auto_batch_size("chollet_dense") == 512 == training.auto_batch_size("chollet_convnet")
+    assert training.accelerator_defaults()["policy"] == "mixed_float16"
+
+
+def test_several_steps_per_call_change_nothing_but_speed(toy, monkeypatch):
+    """Several steps per graph call (also when the cap does not divide steps/epoch, or exceeds
+    it) run exactly the same optimisation steps as one step per call."""
+    x, y = toy
+    cfg = TrainConfig(epochs=2, batch_size=32, validation_fraction=0.2)  # 240 images: 8 steps/epoch
+    many = train("chollet_dense", x, y, 10, cfg, use_cache=False, verbose=0)
+    monkeypatch.setattr(training, "STEPS_PER_EXECUTION", 3)  # not a divisor of 8: 2 per call
+    assert training.steps_per_execution(8) == 2
+    three = train("chollet_dense", x, y, 10, cfg, use_cache=False, verbose=0)
+    monkeypatch.setattr(training, "STEPS_PER_EXECUTION", 1)
+    one = train("chollet_dense", x, y, 10, cfg, use_cache=False, verbose=0)
+    assert int(many.model.optimizer.iterations.numpy()) == int(one.model.optimizer.iterations.numpy()) == 16
+    assert int(three.model.optimizer.iterations.numpy()) == 16
+    assert many.history == one.history == three.history
+
+
+def test_steps_per_execution_divides_the_epoch():
+    assert training.steps_per_execution(390) == 30
+    assert training.steps_per_execution(3510) == 30
+    assert training.steps_per_execution(8) == 8
+    assert training.steps_per_execution(389) == 1  # a prime: one step per call
+    assert training.steps_per_execution(1) == 1
