@@ -11,8 +11,7 @@ import argparse
 import sys
 
 from emnist_lib import config
-from emnist_lib.data import load_emnist, transpose_official
-from emnist_lib.idx import read_idx
+from emnist_lib.data import load_emnist, load_real_letters_sample
 from emnist_lib.training import TrainConfig, train
 
 
@@ -26,8 +25,7 @@ def main() -> int:
     if shared is None:
         print("no ../shared/data: nothing real to compare with")
         return 0
-    x_real = transpose_official(read_idx(shared / "emnist" / "emnist-letters-sample-images-idx3-ubyte.gz"))
-    y_real = read_idx(shared / "emnist" / "emnist-letters-sample-labels-idx1-ubyte.gz").astype(int)
+    x_real, y_real = load_real_letters_sample(shared)
     ds = load_emnist("letters", source="synthetic", synthetic_train=args.n_train, synthetic_test=26 * 100)
     cfg = TrainConfig(epochs=args.epochs, augment=False, seed=0)
     res = train(args.model, ds.x_train, ds.y_train, ds.num_classes, cfg, verbose=0)

@@ -131,6 +131,17 @@ def transpose_official(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(images, (0, 2, 1)))
 
 
+def load_real_letters_sample(shared: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The 52 real EMNIST letters test images (upright) and labels 1..26 in ``../shared/data``
+    (or ``EMNIST_SHARED_DATA``); a clear error when that folder is absent."""
+    shared = shared or config.shared_data_dir()
+    if shared is None:
+        raise MissingDataError("no shared sample folder (../shared/data beside the checkout, or EMNIST_SHARED_DATA)")
+    folder = Path(shared) / "emnist"
+    return (transpose_official(read_idx(folder / "emnist-letters-sample-images-idx3-ubyte.gz")),
+            read_idx(folder / "emnist-letters-sample-labels-idx1-ubyte.gz").astype(np.int64))
+
+
 # --------------------------------------------------------------------------- nist files
 def split_file_paths(spec: SplitSpec, folder: Path) -> dict[str, Path]:
     """Where the four files of a split are in ``folder`` (flat or under ``gzip/``)."""

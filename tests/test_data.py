@@ -243,12 +243,9 @@ def test_extra_keras_datasets_backend(tmp_path):
 
 # ---------------------------------------------------------------- real files, when present
 def _real_letters(shared):
-    from emnist_lib.data import transpose_official
-    from emnist_lib.idx import read_idx
+    from emnist_lib.data import load_real_letters_sample
 
-    folder = shared / "emnist"
-    return (transpose_official(read_idx(folder / "emnist-letters-sample-images-idx3-ubyte.gz")),
-            read_idx(folder / "emnist-letters-sample-labels-idx1-ubyte.gz"))
+    return load_real_letters_sample(shared)
 
 
 def test_real_letters_labels_and_names(shared_data):
@@ -291,3 +288,13 @@ def test_embedded_checksums_match_the_official_list(shared_data):
         if path.startswith("gzip/"):
             listed[path[5:]] = (sha, int(size))
     assert listed == OFFICIAL_FILES
+
+
+def test_real_letters_sample_absent_is_a_clear_error(monkeypatch):
+    from emnist_lib import config
+    from emnist_lib.data import load_real_letters_sample
+    from emnist_lib.errors import MissingDataError
+
+    monkeypatch.setattr(config, "shared_data_dir", lambda: None)
+    with pytest.raises(MissingDataError, match="EMNIST_SHARED_DATA"):
+        load_real_letters_sample()
