@@ -64,6 +64,16 @@ def _bn(name: str) -> layers.BatchNormalization:
     return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
 
 
+def scaled(channels: int, width: float) -> int:
+    """``channels`` times the width multiplier, rounded to a multiple of 4 (at least 4).
+
+    Multiples of 4 keep attention heads and depthwise blocks evenly divisible; the
+    multiplier is how a profile sizes the heavy models to its hardware (MobileNet's alpha)."""
+    if width <= 0:
+        raise ValueError(f"width multiplier must be > 0, got {width}")
+    return max(4, int(round(channels * width / 4)) * 4)
+
+
 def _regularizer(l1: float, l2: float):
     return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
 
@@ -181,13 +191,16 @@ def _squeeze_excite(x, ratio: int, name: str):
 
 @register("deep_cnn")
 def deep_cnn(num_classes: int, input_shape=INPUT_SHAPE, filters: Sequence[int] = (32, 64, 128, 256),
-             se: bool = False, se_ratio: int = 8, batch_norm: bool = True, dropout: float = 0.5) -> keras.Model:
+             se: bool = False, se_ratio: int = 8, batch_norm: bool = True, dropout: float = 0.5,
+             width: float = 1.0) -> keras.Model:
     """4 blocks of two 3x3 same-padded convs (32, 64, 128, 256) each + max pooling, Dense(256), softmax.
 
-    ``se=True`` adds a squeeze-and-excitation gate at the end of every block.
+    ``se=True`` adds a squeeze-and-excitation gate at the end of every block; ``width``
+    multiplies every channel count and the dense layer (see :func:`scaled`).
     """
     inputs, x = _input(input_shape, channels=True)
     for b, f in enumerate(filters, 1):
+        f = scaled(f, width)
         for c in (1, 2):
             x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, name=f"block{b}_conv{c}")(x)
             if batch_norm:
@@ -197,7 +210,7 @@ def deep_cnn(num_classes: int, input_shape=INPUT_SHAPE, filters: Sequence[int] =
             x = _squeeze_excite(x, se_ratio, f"block{b}_se")
         x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(256, activation="relu", name="dense_256")(x)
+    x = layers.Dense(scaled(256, width), activation="relu", name="dense_256")(x)
     if dropout:
         x = layers.Dropout(dropout, name="dropout")(x)
     return _head(x, inputs, num_classes, "deep_cnn_se" if se else "deep_cnn")
@@ -221,10 +234,14 @@ def _residual_block(x, filters: int, stride: int, se: bool, name: str):
 
 @register("resnet_small")
 def resnet_small(num_classes: int, input_shape=INPUT_SHAPE, widths: Sequence[int] = (32, 64, 128),
-                 blocks_per_stage: int = 2, se: bool = False) -> keras.Model:
-    """A small ResNet (He et al. 2016) for 28x28: 3 stages of basic blocks, stride 2 between stages."""
+                 blocks_per_stage: int = 2, se: bool = False, width: float = 1.0,
+                 stem_stride: int = 1) -> keras.Model:
+    """A small ResNet (He et al. 2016) for 28x28: 3 stages of basic blocks, stride 2 between stages;
+    ``width`` multiplies every stage's channels; ``stem_stride=2`` halves the resolution in the
+    stem (4x fewer multiply-adds in every block: the CPU-sized variant)."""
     inputs, x = _input(input_shape, channels=True)
-    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(x)
+    widths = [scaled(w, width) for w in widths]
+    x = layers.Conv2D(widths[0], 3, strides=stem_stride, padding="same", use_bias=False, name="stem_conv")(x)
     x = _bn(name="stem_bn")(x)
     x = layers.Activation("relu", name="stem_relu")(x)
     for s, w in enumerate(widths, 1):
@@ -253,17 +270,20 @@ def _inverted_residual(x, expand: int, filters: int, stride: int, name: str):
 
 @register("mobilenet_small")
 def mobilenet_small(num_classes: int, input_shape=INPUT_SHAPE, expand: int = 4,
-                    stages: Sequence[tuple[int, int, int]] = ((16, 1, 1), (24, 2, 2), (48, 2, 2), (64, 1, 1))
-                    ) -> keras.Model:
-    """A MobileNetV2-style net sized for 28x28: ``stages`` of (filters, blocks, first stride)."""
+                    stages: Sequence[tuple[int, int, int]] = ((16, 1, 1), (24, 2, 2), (48, 2, 2), (64, 1, 1)),
+                    width: float = 1.0, stem_stride: int = 1) -> keras.Model:
+    """A MobileNetV2-style net sized for 28x28: ``stages`` of (filters, blocks, first stride);
+    ``width`` is MobileNet's alpha: it multiplies the stem, every stage and the head;
+    ``stem_stride=2`` halves the resolution in the stem (as MobileNet does on 224x224 inputs)."""
     inputs, x = _input(input_shape, channels=True)
-    x = layers.Conv2D(16, 3, padding="same", use_bias=False, name="stem_conv")(x)
+    x = layers.Conv2D(scaled(16, width), 3, strides=stem_stride, padding="same", use_bias=False,
+                      name="stem_conv")(x)
     x = _bn(name="stem_bn")(x)
     x = layers.ReLU(6.0, name="stem_relu")(x)
     for s, (filters, blocks, stride) in enumerate(stages, 1):
         for b in range(1, blocks + 1):
-            x = _inverted_residual(x, expand, filters, stride if b == 1 else 1, f"stage{s}_block{b}")
-    x = layers.Conv2D(128, 1, use_bias=False, name="head_conv")(x)
+            x = _inverted_residual(x, expand, scaled(filters, width), stride if b == 1 else 1, f"stage{s}_block{b}")
+    x = layers.Conv2D(scaled(128, width), 1, use_bias=False, name="head_conv")(x)
     x = _bn(name="head_bn")(x)
     x = layers.ReLU(6.0, name="head_relu")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
@@ -284,9 +304,13 @@ class PositionEmbedding(layers.Layer):
 
 @register("vit_small")
 def vit_small(num_classes: int, input_shape=INPUT_SHAPE, patch_size: int = 4, dim: int = 64, depth: int = 4,
-              heads: int = 4, mlp_dim: int = 128, dropout: float = 0.1) -> keras.Model:
+              heads: int = 4, mlp_dim: int = 128, dropout: float = 0.1, width: float = 1.0) -> keras.Model:
     """A small Vision Transformer (Dosovitskiy et al. 2021): 4x4 patches -> 49 tokens, pre-norm blocks,
-    mean-pooled tokens instead of a class token (simpler, as good at this size)."""
+    mean-pooled tokens instead of a class token (simpler, as good at this size); ``width``
+    multiplies the token and MLP dimensions (the number of heads stays)."""
+    dim, mlp_dim = scaled(dim, width), scaled(mlp_dim, width)
+    if dim % heads:
+        raise ValueError(f"token dimension {dim} (width {width}) is not divisible by {heads} heads")
     inputs, x = _input(input_shape, channels=True)
     x = layers.Conv2D(dim, patch_size, strides=patch_size, name="patch_embed")(x)
     tokens = (input_shape[0] // patch_size) * (input_shape[1] // patch_size)

@@ -133,6 +133,30 @@ def comparison_bars(names: Sequence[str], means: Sequence[float], heading: str, 
     return fig
 
 
+def interval_plot(summaries, heading: str, synthetic: bool, chance: float | None = None,
+                  xlabel: str = "accuracy"):
+    """Mean and 95% interval per variant (``analysis.VariantSummary``), best at the top; a run
+    that did not converge is drawn hollow and labelled, so it cannot be read as ranked."""
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(summaries) + 1.4))
+    for i, s in enumerate(reversed(summaries)):
+        ci = s.interval
+        converged = s.status == "converged"
+        err = None if ci["low"] is None else [[ci["mean"] - ci["low"]], [ci["high"] - ci["mean"]]]
+        ax.errorbar(ci["mean"], i, xerr=err, fmt="o", capsize=3, color="tab:blue" if converged else "tab:gray",
+                    markerfacecolor="tab:blue" if converged else "white")
+    labels = [s.variant + ("" if s.status == "converged" else f" ({s.status.replace('_', ' ')})")
+              for s in reversed(summaries)]
+    ax.set_yticks(range(len(summaries)), labels, fontsize=8)
+    if chance is not None:
+        ax.axvline(chance, color="tab:red", ls=":", lw=1, label="chance")
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"{xlabel} (mean and 95% interval over seeds)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title(heading, synthetic), fontsize=10)
+    return fig
+
+
 def blur_curves(kernels: Sequence[int], accuracy: dict[str, Sequence[float]], heading: str, synthetic: bool):
     """Test accuracy against blur kernel size (0 = clean), one line per trained model."""
     fig, ax = plt.subplots(figsize=(6, 3.8))

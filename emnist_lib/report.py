@@ -1,8 +1,10 @@
 """Assemble the written report from result records and figures.
 
-The text comes from a Jinja2 template (``templates/report.md.j2``); every
-number in it is read from a result record through :class:`Facts`, never typed
-by hand. The Markdown is also rendered to one self-contained HTML file with
+The text comes from a Jinja2 template (``templates/report.md.j2``) that renders
+one :class:`~emnist_lib.conclusions.Section` per notebook (question, setup,
+results with intervals, conclusions worded by their tests, threats to
+validity); every number in it is computed from a result record, never typed by
+hand. The Markdown is also rendered to one self-contained HTML file with
 the figures embedded. When any record's data is synthetic, the title, the
 abstract and a banner say so, and the published references are marked as not
 comparable.
@@ -18,58 +20,10 @@ from pathlib import Path
 import jinja2
 import markdown
 
-from . import config, results
+from . import conclusions, config, results, stats
 from .fileio import write_text_atomic
 
-# Published reference numbers (literature, not results of this project).
-REFERENCES = {
-    "chollet_dense_mnist": (0.978, "Chollet, Deep Learning with Python (2017), ch. 2: dense net, MNIST test accuracy"),
-    "chollet_convnet_mnist": (0.992, "Chollet, Deep Learning with Python (2017), ch. 5: convnet, MNIST test accuracy"),
-    "emnist_balanced_sota": (0.91, "EMNIST balanced, state of the art (Cohen et al. 2017 onwards; about 91%)"),
-    "emnist_letters_sota": (0.96, "EMNIST letters, state of the art (about 96%)"),
-}
-NOTEBOOK_TITLES = {
-    "00_data": "Data", "01_chollet_baselines": "Chollet's baselines on MNIST and EMNIST letters",
-    "02_dnn_learning_rules": "DNN learning rules", "03_cnn_depth": "CNN depth",
-    "04_regularisation_tuning": "Regularisation, ablations and cross-validated tuning",
-    "05_architectures": "Architectures", "06_blur_robustness": "Robustness to blur",
-    "07_transfer_learning": "Transfer learning to Binary AlphaDigits", "08_final_evaluation": "Final test evaluation",
-}
-
-
-class Facts:
-    """Record lookups for the template; remembers every value it formats (for tests)."""
-
-    def __init__(self, records: list[dict]):
-        self.by_key = {(r["notebook"], r["name"]): r for r in records}
-        self.records = records
-        self.used: list[float] = []
-
-    def get(self, notebook: str, name: str, path: str, default=None):
-        rec = self.by_key.get((notebook, name))
-        if rec is None:
-            return default
-        value = rec
-        for part in path.split("."):
-            if not isinstance(value, dict) or part not in value:
-                return default
-            value = value[part]
-        return value
-
-    def pct(self, value) -> str:
-        if value is None:
-            return "n/a"
-        self.used.append(float(value))
-        return f"{100 * float(value):.2f}%"
-
-    def num(self, value, digits: int = 1) -> str:
-        if value is None:
-            return "n/a"
-        self.used.append(float(value))
-        return f"{float(value):,.{digits}f}"
-
-    def group(self, notebook: str, prefix: str = "") -> list[dict]:
-        return [r for r in self.records if r["notebook"] == notebook and r["name"].startswith(prefix)]
+NOTEBOOK_TITLES = conclusions.TITLES
 
 
 def _figures(out: Path) -> dict[str, list[str]]:
@@ -81,22 +35,35 @@ def _figures(out: Path) -> dict[str, list[str]]:
     return figs
 
 
-def render_markdown(out: Path, profile: str) -> tuple[str, Facts]:
-    """The report's Markdown for the records and figures in ``out``, and the facts it used."""
+def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Section]]:
+    """The report's Markdown for the records and figures in ``out``, and the sections it shows.
+
+    A record that is not JSON or lacks a field a section needs raises
+    :class:`~emnist_lib.results.RecordError` naming the record file."""
     records = results.read_records(config.records_dir(out))
     if not records:
         raise ValueError(f"{config.records_dir(out)}: no result records; run the notebooks first "
                          f"(python -m emnist_lib report --profile {profile})")
-    facts = Facts(records)
+    sections = conclusions.all_sections(records)
     timings_path = out / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    synthetic = any(r.get("synthetic") for r in records)
+    trained = [r for r in records if r.get("convergence")]
     env = jinja2.Environment(loader=jinja2.PackageLoader("emnist_lib", "templates"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     text = env.get_template("report.md.j2").render(
-        f=facts, synthetic=synthetic, profile=profile, figures=_figures(out), titles=NOTEBOOK_TITLES,
-        references=REFERENCES, timings=timings, first=records[0], records=records)
-    return re.sub(r"\n{3,}", "\n\n", text), facts
+        sections=sections, synthetic=[s.title for s in sections if s.synthetic and not s.empty],
+        real=_real_sources(records), profile=profile, figures=_figures(out), timings=timings, first=records[0],
+        criterion=trained[0]["convergence"]["criterion"] if trained else "", alpha=stats.ALPHA,
+        n_records=len(records), n_trained=len(trained),
+        n_converged=sum(r["convergence"]["status"] == "converged" for r in trained))
+    return re.sub(r"\n{3,}", "\n\n", text), sections
+
+
+def _real_sources(records: list[dict]) -> list[str]:
+    words = {"mnist": "real MNIST (original files)", "keras-mnist": "real MNIST (Keras copy)",
+             "roweis": "real Binary AlphaDigits", "nist": "real EMNIST", "tfds": "real EMNIST (tfds)"}
+    return sorted({words.get(r["data"].get("source"), r["data"].get("source")) for r in records
+                   if not r.get("synthetic")})
 
 
 def to_html(md_text: str, out: Path, title: str) -> str:

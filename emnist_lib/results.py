@@ -74,14 +74,38 @@ def hardware() -> dict:
 
 def make_record(name: str, *, notebook: str, data: dict, config: dict, seed: int, metrics: dict,
                 history: dict | None = None, wall_time_s: float | None = None,
-                images_per_s: float | None = None, extra: dict | None = None) -> dict:
-    """Assemble a record; ``data`` is a dataset's provenance (``Dataset.provenance``)."""
-    return _clean({
+                images_per_s: float | None = None, extra: dict | None = None, group: str | None = None,
+                variant: str | None = None, budget: dict | None = None, convergence: dict | None = None) -> dict:
+    """Assemble a record; ``data`` is a dataset's provenance (``Dataset.provenance``).
+
+    ``group``/``variant`` place a run in a comparison (one record per seed of a variant);
+    ``budget`` and ``convergence`` come from :class:`~emnist_lib.training.TrainResult`."""
+    rec = {
         "name": name, "notebook": notebook, "data": data, "synthetic": data.get("source") == "synthetic",
         "config": config, "seed": seed, "metrics": metrics, "history": history or {},
         "wall_time_s": wall_time_s, "images_per_s": images_per_s, "versions": versions(),
         "hardware": hardware(), "extra": extra or {},
-    })
+    }
+    for key, value in (("group", group), ("variant", variant), ("budget", budget), ("convergence", convergence)):
+        if value is not None:
+            rec[key] = value
+    return _clean(rec)
+
+
+def pack_correct(correct) -> str:
+    """A boolean vector (which test images a model got right) as compact base64, for paired tests."""
+    import base64
+
+    bits = np.packbits(np.asarray(correct, bool))
+    return base64.b64encode(bits.tobytes()).decode("ascii")
+
+
+def unpack_correct(text: str, n: int) -> np.ndarray:
+    """The inverse of :func:`pack_correct` for ``n`` test images."""
+    import base64
+
+    bits = np.frombuffer(base64.b64decode(text), np.uint8)
+    return np.unpackbits(bits)[:n].astype(bool)
 
 
 def write_record(folder: str | Path, record: dict) -> Path:
@@ -94,14 +118,45 @@ def write_record(folder: str | Path, record: dict) -> Path:
     return path
 
 
+REQUIRED_FIELDS = ("name", "notebook", "data.source", "config", "seed", "metrics", "versions", "hardware")
+
+
+class RecordError(ValueError):
+    """A result record is unreadable or lacks a field the report needs."""
+
+
+def field(record: dict, path: str, default=KeyError):
+    """``record`` at a dotted ``path``; a missing field raises :class:`RecordError` naming the
+    record file (``record["_path"]``) unless a ``default`` is given."""
+    value = record
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            if default is not KeyError:
+                return default
+            where = record.get("_path") or f"record {record.get('notebook')}__{record.get('name')}"
+            raise RecordError(f"{where}: result record lacks the field '{path}' that the report needs; "
+                              "rerun the notebook that wrote it (python -m emnist_lib report --notebooks NN)")
+        value = value[part]
+    return value
+
+
 def read_records(folder: str | Path) -> list[dict]:
-    """Every record in ``folder`` (sorted by file name); a broken file is a clear error."""
+    """Every record in ``folder`` (sorted by file name), each with its ``_path``.
+
+    A file that is not JSON, or lacks one of :data:`REQUIRED_FIELDS`, is a
+    :class:`RecordError` naming the file."""
     out = []
     for path in sorted(Path(folder).glob("*.json")):
         try:
-            out.append(json.loads(path.read_text()))
+            record = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not a valid result record ({exc}); delete it and rerun its notebook") from exc
+            raise RecordError(f"{path}: not a valid result record ({exc}); delete it and rerun its notebook") from exc
+        if not isinstance(record, dict):
+            raise RecordError(f"{path}: not a result record (a JSON object); delete it and rerun its notebook")
+        record["_path"] = str(path)
+        for required in REQUIRED_FIELDS:
+            field(record, required)
+        out.append(record)
     return out
 
 
@@ -110,5 +165,5 @@ def records_table(folder: str | Path):
     import pandas as pd
 
     records = read_records(folder)
-    slim = [{k: v for k, v in r.items() if k not in ("history",)} for r in records]
+    slim = [{k: v for k, v in r.items() if k not in ("history", "_path")} for r in records]
     return pd.json_normalize(slim) if slim else pd.DataFrame()

@@ -34,10 +34,14 @@ SCHEDULES = ("constant", "step", "cosine", "plateau")
 class TrainConfig:
     """How to train: optimizer, schedule, epochs, batch, regularising callbacks, seed.
 
-    ``batch_size=None`` means automatic (:func:`auto_batch_size`): 512 on a GPU (with
-    mixed precision); on a CPU 32 for models with convolutions and 256 for dense-only ones.
-    ``schedule``: constant, step (x``step_factor`` every ``step_epochs``), cosine
-    (with ``warmup_epochs`` of linear warm-up) or plateau (reduce-on-plateau).
+    ``epochs`` x the training images is the run's budget (images seen); ``batch_size``
+    turns it into optimizer steps. ``batch_size=None`` means automatic (:func:`auto_batch_size`):
+    512 on a GPU (with mixed precision); on a CPU 32 for models with convolutions and 256 for
+    dense-only ones.
+    ``schedule``: cosine (the default: optional ``warmup_epochs`` of linear warm-up, then a
+    cosine decay that reaches zero at the last step of the budget, so every run ends trained
+    for its budget rather than cut off mid-descent), constant, step (x``step_factor`` every
+    ``step_epochs``) or plateau (reduce-on-plateau).
     ``early_stopping`` is a patience in epochs (0 = off); the best weights are restored.
     """
 
@@ -45,7 +49,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     momentum: float = 0.9
     weight_decay: float = 1e-4
-    schedule: str = "constant"
+    schedule: str = "cosine"
     step_epochs: int = 3
     step_factor: float = 0.5
     warmup_epochs: int = 0
@@ -63,6 +67,8 @@ class TrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         if self.epochs < 1 or self.learning_rate <= 0:
             raise ValueError(f"epochs must be >= 1 and learning_rate > 0 (got {self.epochs}, {self.learning_rate})")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ValueError(f"warmup_epochs must be in 0..epochs-1 (got {self.warmup_epochs} of {self.epochs})")
 
 
 @dataclass
@@ -79,12 +85,61 @@ class TrainResult:
     cache_hit: bool = False
     params: int = 0
     extra: dict = field(default_factory=dict)
+    budget: dict = field(default_factory=dict)
+    convergence: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         val = self.history.get("val_accuracy") or [None]
         return {"key": self.key, "best_epoch": self.best_epoch, "wall_time_s": self.wall_time_s,
                 "images_per_s": self.images_per_s, "params": self.params, "cache_hit": self.cache_hit,
-                "best_val_accuracy": val[self.best_epoch - 1] if val[0] is not None else None}
+                "best_val_accuracy": val[self.best_epoch - 1] if val[0] is not None else None,
+                "budget": self.budget, "convergence": self.convergence}
+
+
+# --------------------------------------------------------------------------- convergence
+# A run converged when its validation accuracy gained less than this over the last
+# quarter of its epochs (best of the last quarter minus best before it), or when early
+# stopping ended it; it did not train when its best accuracy stayed within
+# CHANCE_MARGIN of chance (1 / number of classes in the training labels).
+CONVERGENCE_GAIN = 0.01
+CHANCE_MARGIN = 0.05
+CONVERGENCE_CRITERION = (f"converged: validation accuracy gained less than {100 * CONVERGENCE_GAIN:.0f} point "
+                         "over the last quarter of the epochs (best of the last quarter minus best before it), "
+                         f"or early stopping ended the run; did not train: best accuracy within "
+                         f"{100 * CHANCE_MARGIN:.0f} points of chance")
+
+
+def convergence(history: dict, chance: float, epochs_planned: int | None = None) -> dict:
+    """The convergence verdict of one run from its per-epoch history.
+
+    Returns ``{"status": "converged" | "still_improving" | "did_not_train", "reason",
+    "criterion", "gain_last_quarter", "best", "chance", "early_stopped"}``; a run of a
+    single epoch has no last quarter to judge and counts as still improving.
+    """
+    metric = "val_accuracy" if history.get("val_accuracy") else "accuracy"
+    acc = [float(a) for a in history.get(metric, [])]
+    if not acc:
+        raise ValueError("convergence needs a history with 'val_accuracy' or 'accuracy'")
+    ran = len(acc)
+    early = epochs_planned is not None and ran < epochs_planned
+    best = max(acc)
+    q = max(1, round(ran / 4))
+    gain = max(acc[-q:]) - max(acc[:-q]) if ran > q else None
+    out = {"metric": metric, "best": best, "chance": chance, "early_stopped": early, "epochs_run": ran,
+           "gain_last_quarter": gain, "criterion": CONVERGENCE_CRITERION}
+    if best < chance + CHANCE_MARGIN:
+        return {**out, "status": "did_not_train",
+                "reason": f"best {metric} {100 * best:.1f}% is within {100 * CHANCE_MARGIN:.0f} points of chance "
+                          f"({100 * chance:.1f}%)"}
+    if early:
+        return {**out, "status": "converged", "reason": f"early stopping ended it after {ran} of {epochs_planned} epochs"}
+    if gain is None:
+        return {**out, "status": "still_improving", "reason": "one epoch: no last quarter to judge"}
+    if gain < CONVERGENCE_GAIN:
+        return {**out, "status": "converged",
+                "reason": f"{metric} gained {100 * gain:+.1f} points over the last {q} of {ran} epochs"}
+    return {**out, "status": "still_improving",
+            "reason": f"{metric} still gained {100 * gain:+.1f} points over the last {q} of {ran} epochs"}
 
 
 # --------------------------------------------------------------------------- environment
@@ -282,6 +337,20 @@ class _Throughput(keras.callbacks.Callback):
             self.epoch_times.append(time.perf_counter() - self._t)
 
 
+class _BestWeights(keras.callbacks.Callback):
+    """Keep the weights of the epoch with the lowest ``monitor`` in memory (what
+    ModelCheckpoint(save_best_only=True) does, without a model file per epoch)."""
+
+    def __init__(self, monitor: str):
+        super().__init__()
+        self.monitor, self.best, self.weights = monitor, math.inf, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value < self.best:
+            self.best, self.weights = value, self.model.get_weights()
+
+
 # --------------------------------------------------------------------------- train
 def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
           cfg: TrainConfig | None = None, model_kwargs: dict | None = None,
@@ -325,16 +394,21 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     key = cache_key(name, model_kwargs, cfg, data_id, {"num_classes": num_classes, **(cache_extra or {})})
     folder = config.model_cache_dir() / key
     cacheable = use_cache and isinstance(model, str)
+    steps = math.ceil(len(y) / cfg.batch_size)
+    budget = {"epochs": cfg.epochs, "steps_per_epoch": steps, "steps": steps * cfg.epochs,
+              "images": steps * cfg.epochs * cfg.batch_size, "train_images": int(len(y)),
+              "batch_size": cfg.batch_size, "schedule": cfg.schedule}
+    chance = 1.0 / len(np.unique(y))
     keras.backend.clear_session()
     set_seed(cfg.seed)
     if cacheable and not force and (folder / "meta.json").exists():
         built, meta = _load_cached(folder)
         return TrainResult(built, meta["history"], meta["best_epoch"], meta["wall_time_s"], meta["images_per_s"],
-                           meta["config"], key, cache_hit=True, params=built.count_params())
+                           meta["config"], key, cache_hit=True, params=built.count_params(), budget=budget,
+                           convergence=convergence(meta["history"], chance, cfg.epochs))
 
     keras.mixed_precision.set_global_policy(defaults["policy"])
     built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
-    steps = math.ceil(len(y) / cfg.batch_size)
     compile_model(built, cfg, steps)
     aug = None
     if cfg.augment:
@@ -351,25 +425,23 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
                                                        restore_best_weights=True))
     if cfg.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=cfg.step_factor, patience=1))
-    ckpt_dir = folder.with_name(folder.name + ".ckpt")
-    if validation:
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-        callbacks.append(keras.callbacks.ModelCheckpoint(ckpt_dir / "best.keras", monitor=monitor,
-                                                         save_best_only=True))
+    best_weights = _BestWeights(monitor) if validation and not cfg.early_stopping else None
+    if best_weights:
+        callbacks.append(best_weights)
     start = time.perf_counter()
     hist = built.fit(train_ds, epochs=cfg.epochs, steps_per_epoch=steps, validation_data=val_ds,
                      callbacks=callbacks, verbose=resolve_verbose(verbose), shuffle=False)
     wall = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "learning_rate"}
     best_epoch = int(np.argmin(history[monitor])) + 1
-    if validation and not cfg.early_stopping and (ckpt_dir / "best.keras").exists():
-        built.set_weights(keras.saving.load_model(ckpt_dir / "best.keras").get_weights())
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    if best_weights and best_weights.weights is not None:
+        built.set_weights(best_weights.weights)
     # Throughput from the fastest epoch: the first includes graph tracing.
     images_per_s = float(steps * cfg.batch_size / min(timer.epoch_times)) if timer.epoch_times else 0.0
     keras.mixed_precision.set_global_policy("float32")
     result = TrainResult(built, history, best_epoch, wall, images_per_s, asdict(cfg), key,
-                         params=built.count_params())
+                         params=built.count_params(), budget=budget,
+                         convergence=convergence(history, chance, cfg.epochs))
     if cacheable:
         _store(folder, built, {"history": history, "best_epoch": best_epoch, "wall_time_s": wall,
                                "images_per_s": images_per_s, "config": asdict(cfg), "model": name,
@@ -392,7 +464,9 @@ def cross_validate(candidates: list[dict], x: np.ndarray, y: np.ndarray, num_cla
 
     Each candidate: ``{"name": str, "model": builder name, "model_kwargs": {...},
     "train": {TrainConfig fields}}``. Returns ``(table, best_name)`` where
-    ``table`` is a pandas DataFrame with per-fold accuracies, mean and std.
+    ``table`` is a pandas DataFrame with per-fold accuracies, mean and std, and each
+    fold run's convergence verdict (``statuses``, ``convergence``: the worst of the folds).
+    Every candidate sees the same folds, so candidates can be compared paired over folds.
     """
     import pandas as pd
     from sklearn.model_selection import StratifiedKFold
@@ -401,12 +475,16 @@ def cross_validate(candidates: list[dict], x: np.ndarray, y: np.ndarray, num_cla
     rows = []
     for cand in candidates:
         cfg = TrainConfig(**{**cand.get("train", {}), "seed": seed})
-        accs = []
+        accs, verdicts = [], []
         for tr, va in folds:
             # Epoch selection uses a validation split of the training folds, never the scored fold.
             res = train(cand["model"], x[tr], y[tr], num_classes, cfg, cand.get("model_kwargs"), verbose=verbose)
             accs.append(float(res.model.evaluate(x[va], y[va], verbose=0, batch_size=512)[1]))
+            verdicts.append(res.convergence)
+        order = {"converged": 0, "still_improving": 1, "did_not_train": 2}
+        worst = max(verdicts, key=lambda v: order[v["status"]])
         rows.append({"name": cand["name"], "folds": accs, "mean": float(np.mean(accs)),
-                     "std": float(np.std(accs, ddof=1)) if k > 1 else 0.0})
+                     "std": float(np.std(accs, ddof=1)) if k > 1 else 0.0,
+                     "statuses": [v["status"] for v in verdicts], "convergence": worst})
     table = pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
     return table, str(table.loc[0, "name"])
