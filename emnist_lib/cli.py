@@ -99,7 +99,7 @@ def cmd_report(args) -> int:
     from .runner import run_profile
 
     return run_profile(args.profile, notebooks=args.notebooks, verbose=args.verbose,
-                       timeout=args.cell_timeout)
+                       timeout=args.cell_timeout, dry_run=args.dry_run)
 
 
 def cmd_refresh(args) -> int:
@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--notebooks", nargs="*", default=None, help="only these notebooks (e.g. 00 01)")
     report.add_argument("--verbose", action="store_true", help="one progress line per cell")
     report.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell")
+    report.add_argument("--dry-run", action="store_true",
+                        help="every notebook's code path with the profile's settings at a tiny size, into "
+                             "build/dry-run-<profile> (a code check, not results)")
     report.set_defaults(func=cmd_report)
 
     nbs = groups.add_parser("notebooks", help="re-run notebooks/ with smoke defaults, storing outputs (nbval reference)")

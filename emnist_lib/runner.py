@@ -2,7 +2,10 @@
 
 One YAML of parameters per notebook per profile (``params/<profile>/<notebook>.yaml``).
 A key the notebook does not declare in its ``parameters`` cell is an error
-(papermill itself only warns). Executed notebooks are kept in the profile's
+(papermill itself only warns). Before anything trains, every run's budget is
+checked (:func:`check_budgets`): a profile whose runs cannot leave chance is an
+error naming the notebook, the parameter and the minimum. ``dry_run`` executes a
+profile's every code path at a tiny size (CI runs the full profile that way). Executed notebooks are kept in the profile's
 output folder; a failure names the notebook, the cell and the error, keeps the
 partial executed notebook, and makes the run exit non-zero.
 """
@@ -11,6 +14,8 @@ from __future__ import annotations
 
 import ast
 import json
+import math
+import os
 import time
 from pathlib import Path
 
@@ -63,6 +68,92 @@ def load_params(notebook: Path, profile: str) -> dict:
     return params
 
 
+# The runs each notebook trains: (training-size parameter, epochs parameter, batch parameter,
+# classes). A size of 0 means the whole split; "alphadigits" is the 760-image training part
+# of the AlphaDigits letters. Shared by the budget check and the dry run.
+BUDGETS = {
+    "01_chollet_baselines": [("mnist_train", "epochs", "batch_size", "mnist"),
+                             ("letters_train", "epochs", "batch_size", "letters")],
+    "02_dnn_learning_rules": [("n_train", "epochs", "batch_size", "balanced")],
+    "03_cnn_depth": [("n_train", "epochs", "batch_size", "balanced")],
+    "04_regularisation_tuning": [("n_train", "epochs", "batch_size", "balanced")],
+    "05_architectures": [("n_train", "epochs", "batch_size", "balanced")],
+    "06_blur_robustness": [("n_train", "epochs", "batch_size", "split")],
+    "07_transfer_learning": [("letters_train", "source_epochs", "source_batch_size", "letters"),
+                             (None, "epochs", "batch_size", "alphadigits")],
+    "08_final_evaluation": [("n_train", "epochs", "batch_size", "balanced")],
+}
+# A run needs at least this many optimizer steps per class to leave chance; far fewer
+# (the committed report once trained ResNets for 55 steps on 47 classes) scores at chance.
+MIN_STEPS_PER_CLASS = 10
+VALIDATION_FRACTION = 0.1
+LARGEST_AUTO_BATCH = 512  # batch_size 0 (automatic) is at most this (a GPU's)
+
+
+def _split_facts(kind: str, params: dict) -> tuple[int, int]:
+    """(full training size, classes) of the data a budget entry trains on."""
+    from .splits import get_split
+
+    if kind == "mnist":
+        return 60_000, 10
+    if kind == "alphadigits":
+        return 760, 26
+    spec = get_split(params.get("split", "letters") if kind == "split" else kind)
+    return spec.train_size, spec.num_labels
+
+
+def run_budgets(notebook: str, params: dict, declared: dict) -> list[dict]:
+    """Each training budget ``notebook`` would run with ``params`` (declared defaults filled in):
+    ``{"size_param", "epochs_param", "steps", "minimum", "classes"}``."""
+    values = {**declared, **params}
+    out = []
+    for size_key, epochs_key, batch_key, kind in BUDGETS.get(notebook, []):
+        full, classes = _split_facts(kind, values)
+        n = (values.get(size_key) or full) if size_key else full
+        batch = values.get(batch_key) or LARGEST_AUTO_BATCH
+        steps = values[epochs_key] * math.ceil(n * (1 - VALIDATION_FRACTION) / batch)
+        out.append({"size_param": size_key, "epochs_param": epochs_key, "batch_param": batch_key, "steps": steps,
+                    "minimum": MIN_STEPS_PER_CLASS * classes, "classes": classes, "images": n,
+                    "epochs": values[epochs_key], "batch": batch})
+    return out
+
+
+def check_budgets(profile: str, plan: list[tuple[Path, dict]]) -> None:
+    """Refuse a profile whose runs are too short to leave chance, before anything trains."""
+    for path, params in plan:
+        _, declared = parameters_cell(nbformat.read(path, as_version=4))
+        for b in run_budgets(path.stem, params, declared):
+            if b["steps"] < b["minimum"]:
+                size = f"{b['size_param']}={b['images']}" if b["size_param"] else f"{b['images']} training images"
+                raise ValueError(
+                    f"params/{profile}/{path.stem}.yaml: notebook {path.stem} would train for {b['steps']} optimizer "
+                    f"steps ({b['epochs_param']}={b['epochs']} epochs of {size}, 90% after the validation split, "
+                    f"at {b['batch_param']}={b['batch']}), below the minimum of "
+                    f"{b['minimum']} ({MIN_STEPS_PER_CLASS} per class x {b['classes']} classes) needed to leave "
+                    f"chance; raise {b['epochs_param']} or {b['size_param'] or 'the data'}, or lower {b['batch_param']}")
+
+
+# A dry run keeps a profile's every setting (models, widths, ablations, folds) and shrinks only
+# what costs time: data sizes, epochs and seeds.
+DRY_SIZES = {"n_train": 470, "n_test": 235, "letters_train": 260, "letters_test": 130, "balanced_train": 470,
+             "balanced_test": 235, "mnist_train": 200, "mnist_test": 100}
+
+
+def dry_run_params(params: dict, declared: dict) -> dict:
+    """``params`` at dry-run size: tiny data, one epoch, the first seed, at most 2 folds."""
+    out = dict(params)
+    for key in declared:
+        if key in DRY_SIZES:
+            out[key] = DRY_SIZES[key]
+        elif key in ("epochs", "source_epochs"):
+            out[key] = 1
+        elif key == "seeds":
+            out[key] = list((params.get(key) or declared[key])[:1])
+        elif key == "folds":
+            out[key] = 2
+    return out
+
+
 def _failed_cell(executed: Path) -> str:
     try:
         nb = nbformat.read(executed, as_version=4)
@@ -77,14 +168,23 @@ def _failed_cell(executed: Path) -> str:
 
 
 def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool = False,
-                timeout: int = 1800) -> int:
-    """Execute the notebooks of ``profile`` in order and build the report. Returns an exit code."""
+                timeout: int = 1800, dry_run: bool = False) -> int:
+    """Execute the notebooks of ``profile`` in order and build the report. Returns an exit code.
+
+    ``dry_run`` runs every notebook's code path with the profile's settings at a tiny size
+    (:func:`dry_run_params`) into ``build/dry-run-<profile>``: a check of the code, not results."""
     import papermill as pm
 
     out = config.output_dir(profile)
+    if dry_run and not os.environ.get("EMNIST_OUTPUT_DIR"):
+        out = config.BUILD_DIR / f"dry-run-{profile}"  # never over a profile's real results
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     paths = notebook_paths(notebooks)
     plan = [(p, load_params(p, profile)) for p in paths]  # check every file before running anything
+    if dry_run:
+        plan = [(p, dry_run_params(params, parameters_cell(nbformat.read(p, as_version=4))[1])) for p, params in plan]
+    elif profile != "smoke":  # smoke checks the code path in seconds; it is never a result
+        check_budgets(profile, plan)
     timings = {}
     for path, params in plan:
         executed = out / "notebooks" / path.name
@@ -109,7 +209,7 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
                                         "total_s": round(sum(known.values()), 1)}, indent=1, sort_keys=True))
     from .report import build_report
 
-    md, html = build_report(out, profile)
+    md, html = build_report(out, f"{profile} (dry run)" if dry_run else profile)
     print(f"[{profile}] report: {md} and {html}")
     return 0
 

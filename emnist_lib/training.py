@@ -97,24 +97,27 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------- convergence
-# A run converged when its validation accuracy gained less than this over the last
-# quarter of its epochs (best of the last quarter minus best before it), or when early
-# stopping ended it; it did not train when its best accuracy stayed within
-# CHANCE_MARGIN of chance (1 / number of classes in the training labels).
+# A run converged when its validation accuracy gained less than CONVERGENCE_GAIN, or two
+# standard errors of that accuracy on the validation images if that is more (a smaller gain
+# cannot be told from noise), over the last quarter of its epochs (best of the last quarter
+# minus best before it), or when early stopping ended it; it did not train when its best
+# accuracy stayed within CHANCE_MARGIN of chance (1 / number of classes in the training labels).
 CONVERGENCE_GAIN = 0.01
 CHANCE_MARGIN = 0.05
-CONVERGENCE_CRITERION = (f"converged: validation accuracy gained less than {100 * CONVERGENCE_GAIN:.0f} point "
-                         "over the last quarter of the epochs (best of the last quarter minus best before it), "
-                         f"or early stopping ended the run; did not train: best accuracy within "
-                         f"{100 * CHANCE_MARGIN:.0f} points of chance")
+CONVERGENCE_CRITERION = (f"converged: validation accuracy gained less than {100 * CONVERGENCE_GAIN:.0f} point, or "
+                         "two standard errors of that accuracy on the validation images if more, over the last "
+                         "quarter of the epochs (best of the last quarter minus best before it), or early stopping "
+                         f"ended the run; did not train: best accuracy within {100 * CHANCE_MARGIN:.0f} points of "
+                         "chance")
 
 
-def convergence(history: dict, chance: float, epochs_planned: int | None = None) -> dict:
+def convergence(history: dict, chance: float, epochs_planned: int | None = None, n_val: int | None = None) -> dict:
     """The convergence verdict of one run from its per-epoch history.
 
-    Returns ``{"status": "converged" | "still_improving" | "did_not_train", "reason",
-    "criterion", "gain_last_quarter", "best", "chance", "early_stopped"}``; a run of a
-    single epoch has no last quarter to judge and counts as still improving.
+    ``n_val`` (validation images) sets the noise floor of the gain threshold. Returns
+    ``{"status": "converged" | "still_improving" | "did_not_train", "reason", "criterion",
+    "gain_last_quarter", "threshold", "best", "chance", "early_stopped"}``; a run of a single
+    epoch has no last quarter to judge and counts as still improving.
     """
     metric = "val_accuracy" if history.get("val_accuracy") else "accuracy"
     acc = [float(a) for a in history.get(metric, [])]
@@ -125,8 +128,10 @@ def convergence(history: dict, chance: float, epochs_planned: int | None = None)
     best = max(acc)
     q = max(1, round(ran / 4))
     gain = max(acc[-q:]) - max(acc[:-q]) if ran > q else None
+    noise = 2 * math.sqrt(best * (1 - best) / n_val) if n_val and metric == "val_accuracy" else 0.0
+    threshold = max(CONVERGENCE_GAIN, noise)
     out = {"metric": metric, "best": best, "chance": chance, "early_stopped": early, "epochs_run": ran,
-           "gain_last_quarter": gain, "criterion": CONVERGENCE_CRITERION}
+           "gain_last_quarter": gain, "threshold": threshold, "criterion": CONVERGENCE_CRITERION}
     if best < chance + CHANCE_MARGIN:
         return {**out, "status": "did_not_train",
                 "reason": f"best {metric} {100 * best:.1f}% is within {100 * CHANCE_MARGIN:.0f} points of chance "
@@ -135,11 +140,10 @@ def convergence(history: dict, chance: float, epochs_planned: int | None = None)
         return {**out, "status": "converged", "reason": f"early stopping ended it after {ran} of {epochs_planned} epochs"}
     if gain is None:
         return {**out, "status": "still_improving", "reason": "one epoch: no last quarter to judge"}
-    if gain < CONVERGENCE_GAIN:
-        return {**out, "status": "converged",
-                "reason": f"{metric} gained {100 * gain:+.1f} points over the last {q} of {ran} epochs"}
-    return {**out, "status": "still_improving",
-            "reason": f"{metric} still gained {100 * gain:+.1f} points over the last {q} of {ran} epochs"}
+    verdict = "converged" if gain < threshold else "still_improving"
+    return {**out, "status": verdict,
+            "reason": f"{metric} gained {100 * gain:+.1f} points over the last {q} of {ran} epochs "
+                      f"(threshold {100 * threshold:.1f})"}
 
 
 # --------------------------------------------------------------------------- environment
@@ -399,13 +403,14 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
               "images": steps * cfg.epochs * cfg.batch_size, "train_images": int(len(y)),
               "batch_size": cfg.batch_size, "schedule": cfg.schedule}
     chance = 1.0 / len(np.unique(y))
+    n_val = len(validation[1]) if validation else None
     keras.backend.clear_session()
     set_seed(cfg.seed)
     if cacheable and not force and (folder / "meta.json").exists():
         built, meta = _load_cached(folder)
         return TrainResult(built, meta["history"], meta["best_epoch"], meta["wall_time_s"], meta["images_per_s"],
                            meta["config"], key, cache_hit=True, params=built.count_params(), budget=budget,
-                           convergence=convergence(meta["history"], chance, cfg.epochs))
+                           convergence=convergence(meta["history"], chance, cfg.epochs, n_val))
 
     keras.mixed_precision.set_global_policy(defaults["policy"])
     built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
@@ -441,7 +446,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     keras.mixed_precision.set_global_policy("float32")
     result = TrainResult(built, history, best_epoch, wall, images_per_s, asdict(cfg), key,
                          params=built.count_params(), budget=budget,
-                         convergence=convergence(history, chance, cfg.epochs))
+                         convergence=convergence(history, chance, cfg.epochs, n_val))
     if cacheable:
         _store(folder, built, {"history": history, "best_epoch": best_epoch, "wall_time_s": wall,
                                "images_per_s": images_per_s, "config": asdict(cfg), "model": name,
