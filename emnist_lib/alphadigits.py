@@ -83,8 +83,23 @@ def synthetic_alphadigits(seed: int = 0, per_class: int = PER_CLASS) -> tuple[np
     return images, labels
 
 
+def find_local(data_dir: Path | None = None) -> Path | None:
+    """The first ``binaryalphadigs.mat`` on disk: the data dir (flat or ``binaryalphadigits/``),
+    then, when no data dir is given, the shared real-data folder (``EMNIST_SHARED_DATA`` or
+    ``../shared/data`` beside the checkout)."""
+    folder = Path(data_dir) if data_dir else config.data_dir()
+    candidates = [folder / ALPHADIGITS_FILE, folder / "binaryalphadigits" / ALPHADIGITS_FILE]
+    shared = config.shared_data_dir()
+    if data_dir is None and shared is not None:
+        candidates.append(shared / "binaryalphadigits" / ALPHADIGITS_FILE)
+    return next((p for p in candidates if p.is_file()), None)
+
+
 def find_or_fetch(data_dir: Path | None = None, download_ok: bool = True) -> Path:
-    """Path of a verified ``binaryalphadigs.mat``, downloading it if allowed."""
+    """Path of a verified ``binaryalphadigs.mat`` (:func:`find_local`), downloading it if allowed."""
+    found = find_local(data_dir)
+    if found is not None:
+        return found
     folder = Path(data_dir) if data_dir else config.data_dir()
     path = folder / ALPHADIGITS_FILE
     if not path.exists():
@@ -101,13 +116,13 @@ def load_alphadigits(source: str = "auto", path: str | Path | None = None, data_
     ``source``: ``roweis`` (the original file: ``path``, else the data dir, else a
     download), ``synthetic``, or ``auto`` (roweis when present or downloadable).
     """
-    folder = Path(data_dir) if data_dir else config.data_dir()
+    local = Path(data_dir) if data_dir else None
     if source not in ("auto", "roweis", "synthetic"):
         raise ValueError(f"unknown AlphaDigits source {source!r}; choose auto, roweis or synthetic")
     if path is not None:
         source = "roweis"
     elif source == "auto":
-        have = (folder / ALPHADIGITS_FILE).exists()
+        have = find_local(local) is not None
         source = "roweis" if have or (not config.offline() and reachable(ALPHADIGITS_URL)) else "synthetic"
         if source == "synthetic":
             warnings.warn("Binary AlphaDigits is not available offline: using a SYNTHETIC 20x16 stand-in "
@@ -118,7 +133,7 @@ def load_alphadigits(source: str = "auto", path: str | Path | None = None, data_
         images, labels = synthetic_alphadigits(seed)
         return images, labels, {"source": "synthetic", "generator_version": GENERATOR_VERSION,
                                 "fonts": [Path(f).name for f in alphadigits_fonts()], "seed": seed}
-    path = Path(path) if path else find_or_fetch(folder)
+    path = Path(path) if path else find_or_fetch(local)
     images, labels = read_npz(path) if path.suffix == ".npz" else read_mat(path)
     digest = sha256_file(path)
     return images, labels, {"source": "roweis", "file": str(path), "sha256": digest,

@@ -49,10 +49,10 @@ def values(runs: list[dict], metric: str) -> list[float]:
 
 def status(runs: list[dict]) -> str:
     """One verdict for a variant over its seeds: converged only if every seed converged
-    (``not_trained`` for runs that applied a model without training it)."""
-    if not any("convergence" in r for r in runs):
-        return "not_trained"
+    (``not_trained``: a model applied without training, recorded as such)."""
     found = [record_field(r, "convergence.status") for r in runs]
+    if all(s == "not_trained" for s in found):
+        return "not_trained"
     if all(s == "converged" for s in found):
         return "converged"
     if any(s == "did_not_train" for s in found):

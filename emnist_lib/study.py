@@ -321,7 +321,9 @@ def transfer_runs(study: Study, source, letters: Dataset, target: Dataset, cfg, 
     rows = []
     direct = test_metrics(source.model, target.x_test, target.y_test, target.class_names)
     study.record(f"transfer__direct__seed{seeds[0]}", target, direct, seed=seeds[0], group="transfer",
-                 variant="direct", config={"method": "direct"}, extra=extra)
+                 variant="direct", config={"method": "direct"}, extra=extra,
+                 convergence={"status": "not_trained", "reason": "the letters model applied without training",
+                              "criterion": "no training on the target"})
     rows.append({"method": "direct", "seed": seeds[0], "test_accuracy": direct["test_accuracy"]})
     for seed in seeds:
         run_cfg = replace(cfg, seed=seed)

@@ -70,7 +70,8 @@ def test_dataset_split_is_stratified_and_seeded(tmp_path):
     assert a.num_classes == 27 and a.x_train.shape[1:] == (28, 28)
 
 
-def test_synthetic_stand_in_when_offline():
+def test_synthetic_stand_in_when_offline(isolated_dirs, monkeypatch):
+    monkeypatch.setenv("EMNIST_SHARED_DATA", str(isolated_dirs / "no-shared-folder"))
     with pytest.warns(UserWarning, match="SYNTHETIC 20x16"):
         images, labels, prov = ad.load_alphadigits("auto")
     assert images.shape == (1404, 20, 16) and set(np.unique(images)) <= {0, 1}
@@ -84,3 +85,9 @@ def test_real_alphadigits_file(shared_data):
     assert prov["sha256"] == ALPHADIGITS_SHA256 and prov["official_checksum"]
     letters, letter_labels = ad.letters_subset(images, labels)
     assert len(letters) == 1014 and letter_labels.min() == 1 and letter_labels.max() == 26
+
+
+def test_auto_finds_the_real_file_in_the_shared_folder(shared_data):
+    images, labels, prov = ad.load_alphadigits("auto")
+    assert prov["source"] == "roweis" and prov["official_checksum"]
+    assert prov["file"] == str(shared_data / "binaryalphadigits" / "binaryalphadigs.mat")

@@ -79,3 +79,29 @@ def test_model_accepts_raw_uint8_images():
     first = m.get_layer("rescale")(x.astype("float32"))
     assert float(np.max(first)) == pytest.approx(1.0)
     assert m.predict(x, verbose=0).shape == (2, 10)
+
+
+@pytest.mark.parametrize("name", ["deep_cnn", "deep_cnn_se", "resnet_small", "resnet_small_se", "mobilenet_small",
+                                  "vit_small"])
+def test_width_multiplier_shrinks_the_heavy_models(name):
+    full = models.build(name, 47).count_params()
+    half = models.build(name, 47, width=0.5).count_params()
+    assert half < 0.6 * full
+    assert models.build(name, 47, width=1.0).count_params() == full  # 1 = the published-scale builder
+
+
+def test_width_rounds_channels_to_multiples_of_four():
+    assert [models.scaled(c, 0.25) for c in (16, 24, 32, 48, 64, 256)] == [4, 8, 8, 12, 16, 64]
+    with pytest.raises(ValueError, match="width multiplier must be > 0"):
+        models.scaled(32, 0)
+
+
+def test_stem_stride_halves_the_resolution():
+    m = models.build("resnet_small", 10, width=0.25, stem_stride=2)
+    assert m.get_layer("stem_conv").output.shape[1:3] == (14, 14)
+    assert models.build("mobilenet_small", 10, stem_stride=2).get_layer("stem_conv").output.shape[1:3] == (14, 14)
+
+
+def test_vit_width_must_divide_into_heads():
+    with pytest.raises(ValueError, match="not divisible by 3 heads"):
+        models.build("vit_small", 10, width=0.5, heads=3)

@@ -83,8 +83,18 @@ def test_undeclared_parameter_is_an_error(tmp_path, monkeypatch):
         load_params(config.NOTEBOOKS_DIR / "01_chollet_baselines.ipynb", "quick")
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_notebook_opens_with_its_question_and_ends_with_its_conclusion(path):
+    from emnist_lib.conclusions import QUESTIONS
+
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[0].cell_type == "markdown" and QUESTIONS[path.stem] in cells[0].source
+    assert "conclusions.conclude(study)" in cells[-1].source
+
+
 def test_training_cells_are_tagged_to_ignore_output():
     for path in NOTEBOOKS:
         for cell in code_cells(path):
-            if "train(" in cell.source or "run_variants(" in cell.source or "cross_validate(" in cell.source:
+            if any(f"{call}(" in cell.source for call in ("train", "run_seeds", "select_by_cv", "blur_runs",
+                                                          "transfer_runs", "transfer_kfold", "final_runs")):
                 assert "nbval-ignore-output" in cell.metadata.get("tags", []) or "NBVAL_CHECK_OUTPUT" not in cell.source

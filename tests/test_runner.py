@@ -29,3 +29,38 @@ def test_failure_names_notebook_cell_and_error_and_keeps_partial_output(tmp_path
     assert "00_ok done" in text
     assert "FAILED 01_broken.ipynb: cell" in text and "ValueError: boom in cell" in text
     assert (out / "notebooks" / "01_broken.ipynb").exists()
+
+
+def test_a_budget_too_small_to_leave_chance_is_refused_before_training(tmp_path, monkeypatch):
+    import yaml
+
+    from emnist_lib.runner import check_budgets, load_params, notebook_paths
+
+    (tmp_path / "quick").mkdir()
+    (tmp_path / "quick" / "05_architectures.yaml").write_text(yaml.safe_dump({"n_train": 470, "epochs": 1,
+                                                                                "batch_size": 128}))
+    monkeypatch.setattr(config, "PARAMS_DIR", tmp_path)
+    plan = [(p, load_params(p, "quick")) for p in notebook_paths(["05"])]
+    import pytest
+
+    with pytest.raises(ValueError, match=r"params/quick/05_architectures.yaml: notebook 05_architectures would "
+                                         r"train for 4 optimizer steps \(epochs=1 epochs of n_train=470.*minimum "
+                                         r"of 235 \(5 per class x 47 classes\).*raise epochs or n_train"):
+        check_budgets("quick", plan)
+
+
+def test_the_committed_profiles_pass_the_budget_check():
+    from emnist_lib.runner import check_budgets, load_params, notebook_paths
+
+    for profile in ("quick", "full"):
+        check_budgets(profile, [(p, load_params(p, profile)) for p in notebook_paths()])
+
+
+def test_dry_run_keeps_settings_and_shrinks_only_cost():
+    from emnist_lib.runner import dry_run_params, load_params, parameters_cell
+
+    path = config.NOTEBOOKS_DIR / "05_architectures.ipynb"
+    full = load_params(path, "full")
+    dry = dry_run_params(full, parameters_cell(nbformat.read(path, as_version=4))[1])
+    assert dry["model_names"] == full["model_names"] and dry["model_kwargs"] == full["model_kwargs"]
+    assert dry["epochs"] == 1 and dry["seeds"] == [0] and dry["n_train"] == 470

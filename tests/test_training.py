@@ -105,7 +105,8 @@ def test_cross_validation_reports_mean_std_and_best(toy):
              {"name": "wide", "model": "mlp", "model_kwargs": {"hidden": (128, 64, 32)},
               "train": {"epochs": 3, "batch_size": 32, "learning_rate": 3e-3}}]
     table, best = cross_validate(cands, x, y, 10, k=3, seed=0)
-    assert list(table.columns) == ["name", "folds", "mean", "std"]
+    assert list(table.columns) == ["name", "folds", "mean", "std", "statuses", "convergence"]
+    assert all(len(v) == 3 for v in table["statuses"])
     assert all(len(f) == 3 for f in table["folds"])
     assert best == "wide" and table.loc[0, "mean"] == pytest.approx(np.mean(table.loc[0, "folds"]))
 
@@ -148,3 +149,49 @@ def test_steps_per_execution_divides_the_epoch():
     assert training.steps_per_execution(8) == 8
     assert training.steps_per_execution(389) == 1  # a prime: one step per call
     assert training.steps_per_execution(1) == 1
+
+
+def test_cosine_schedule_ends_at_zero_at_the_end_of_the_budget():
+    cfg = TrainConfig(learning_rate=0.01, epochs=4, warmup_epochs=1)
+    lr = training.learning_rate(cfg, steps_per_epoch=25)
+    assert float(lr(25)) == pytest.approx(0.01)  # peak after the warm-up
+    assert float(lr(100)) == pytest.approx(0.0, abs=1e-9)  # the last step of the budget
+    assert float(lr(50)) > float(lr(75)) > float(lr(99))
+
+
+def test_default_schedule_completes_within_the_budget():
+    assert TrainConfig().schedule == "cosine"
+    with pytest.raises(ValueError, match="warmup_epochs must be in 0..epochs-1"):
+        TrainConfig(epochs=2, warmup_epochs=2)
+
+
+def test_every_run_records_its_budget_and_convergence(toy):
+    x, y = toy
+    res = train("chollet_dense", x, y, 10, TrainConfig(epochs=4, batch_size=32, learning_rate=3e-3),
+                use_cache=False, verbose=0)
+    assert res.budget == {"epochs": 4, "steps_per_epoch": 9, "steps": 36, "images": 1152, "train_images": 270,
+                          "batch_size": 32, "schedule": "cosine"}
+    assert res.convergence["status"] in {"converged", "still_improving"}
+    assert res.convergence["chance"] == pytest.approx(0.1) and "last quarter" in res.convergence["criterion"]
+
+
+@pytest.mark.parametrize("val,status", [
+    ([0.30, 0.60, 0.70, 0.705], "converged"),        # +0.5 point in the last quarter
+    ([0.30, 0.50, 0.60, 0.70], "still_improving"),   # +10 points in the last quarter
+    ([0.10, 0.11, 0.12, 0.13], "did_not_train"),     # within 5 points of chance (10 classes)
+    ([0.50], "still_improving"),                     # one epoch: nothing to judge
+])
+def test_convergence_verdict(val, status):
+    v = training.convergence({"val_accuracy": val}, chance=0.1, epochs_planned=len(val))
+    assert v["status"] == status, v["reason"]
+
+
+def test_convergence_threshold_grows_with_validation_noise():
+    hist = {"val_accuracy": [0.3, 0.6, 0.68, 0.70]}  # +2 points in the last quarter
+    assert training.convergence(hist, 0.02, 4, n_val=100)["status"] == "converged"  # 2 SE = 9 points
+    assert training.convergence(hist, 0.02, 4, n_val=100_000)["status"] == "still_improving"
+
+
+def test_early_stopping_counts_as_converged():
+    v = training.convergence({"val_accuracy": [0.3, 0.6, 0.5, 0.4]}, chance=0.1, epochs_planned=10)
+    assert v["status"] == "converged" and v["early_stopped"]

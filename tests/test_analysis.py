@@ -1,0 +1,113 @@
+"""Seeded runs to findings: families, exclusions, two-model tests, and the sections' words."""
+
+import numpy as np
+import pytest
+from records_factory import family, seeded, whole_study
+
+from emnist_lib import analysis, conclusions
+from emnist_lib.results import RecordError, read_records
+
+
+def _runs(tmp_path, nb, group):
+    return analysis.group_runs(read_records(tmp_path / "results"), nb, group)
+
+
+def test_family_calls_only_tested_differences_and_leaves_unconverged_out(tmp_path):
+    rng = np.random.default_rng(1)
+    family(tmp_path, "04_regularisation_tuning", "ablation",
+           {"baseline": 0.70, "batch_norm": 0.78, "dropout=0.3": 0.701, "slow": 0.9, "dead": 0.02}, rng,
+           statuses={"slow": "still_improving", "dead": "did_not_train"})
+    fam = analysis.compare_family(_runs(tmp_path, "04_regularisation_tuning", "ablation"), "val_accuracy", "baseline")
+    tested = {c.a: c for c in fam.comparisons}
+    assert set(tested) == {"batch_norm", "dropout=0.3"}  # never the unconverged ones
+    assert tested["batch_norm"].direction == 1
+    assert tested["dropout=0.3"].direction == 0 and tested["dropout=0.3"].correction.startswith("Holm")
+    text = " ".join(fam.sentences("the baseline"))
+    assert "Detectably better than the baseline: batch_norm" in text
+    assert "No detectable difference from the baseline at this budget: dropout=0.3" in text
+    assert "Still improving at the end of the budget (not converged; not ranked or tested): slow" in text
+    assert "Did not train" in text and "dead" in text
+    assert fam.best().variant == "batch_norm"  # the unconverged 'slow' run is not ranked first
+
+
+def test_two_models_needs_every_test_to_reject(tmp_path):
+    rng = np.random.default_rng(2)
+    base = rng.random(400) < 0.7
+    strong = base | (rng.random(400) < 0.5)
+    def jitter(v):  # each seed's model errs a little differently
+        out = v.copy()
+        flip = rng.choice(len(v), 8, replace=False)
+        out[flip] = ~out[flip]
+        return out
+
+    for s in (0, 1, 2):
+        seeded(tmp_path, "08_final_evaluation", "final", "cnn", s, 0, rng, correct=jitter(strong))
+        seeded(tmp_path, "08_final_evaluation", "final", "mlp", s, 0, rng, correct=jitter(base))
+        seeded(tmp_path, "08_final_evaluation", "final", "twin", s, 0, rng, correct=jitter(base))
+    runs = _runs(tmp_path, "08_final_evaluation", "final")
+    win = analysis.two_models(runs["cnn"], runs["mlp"], "the CNN", "the MLP")
+    assert win.direction == 1 and "McNemar" in win.test and "paired t-test" in win.test
+    tie = analysis.two_models(runs["twin"], runs["mlp"], "twin", "the MLP")
+    assert tie.direction == 0
+
+
+def test_one_seed_two_models_is_mcnemar_with_wilson_intervals(tmp_path):
+    rng = np.random.default_rng(3)
+    seeded(tmp_path, "01_chollet_baselines", "mnist", "a", 0, 0.99, rng, n_test=2000)
+    seeded(tmp_path, "01_chollet_baselines", "mnist", "b", 0, 0.95, rng, n_test=2000)
+    runs = _runs(tmp_path, "01_chollet_baselines", "mnist")
+    c = analysis.two_models(runs["a"], runs["b"], "a", "b")
+    assert c.test.startswith("McNemar") and c.direction == 1
+    assert analysis.accuracy_with_interval(runs["a"][0]).startswith("99.00% [")
+
+
+def test_sections_word_non_significant_differences_as_no_detectable_difference(tmp_path):
+    whole_study(tmp_path)
+    sections = conclusions.all_sections(read_records(tmp_path / "results"))
+    checked = 0
+    for sec in sections:
+        text = " ".join(sec.conclusions)
+        for c in sec.comparisons:
+            if not c.significant:
+                assert f"{c.a} is better" not in text and f"{c.a} is worse" not in text, c
+                assert f"better than {c.b}: {c.a} " not in text and f"worse than {c.b}: {c.a} " not in text, c
+                checked += 1
+            else:
+                word = "better" if c.diff > 0 else "worse"
+                assert f"{c.a} is {word} than {c.b}" in text or f"Detectably {word} than" in text, c
+    assert checked >= 3  # the sample study has ties (dropout, resnet vs deep_cnn, 2 conv vs best MLP)
+
+
+def test_architecture_section_states_the_width_multiplier(tmp_path):
+    whole_study(tmp_path)
+    arch = conclusions.section("05_architectures", read_records(tmp_path / "results"))
+    assert "width multiplier" in arch.tables[0].headers and arch.tables[0].rows[0][4] == "0.25"
+    assert any("multiplier 0.25" in t for t in arch.threats)
+
+
+def test_every_section_states_question_setup_and_conclusion(tmp_path):
+    whole_study(tmp_path)
+    for sec in conclusions.all_sections(read_records(tmp_path / "results")):
+        assert sec.question == conclusions.QUESTIONS[sec.notebook]
+        if not sec.empty:
+            assert sec.setup and sec.conclusions, sec.notebook
+    lr = next(s for s in conclusions.all_sections(read_records(tmp_path / "results"))
+              if s.notebook == "02_dnn_learning_rules")
+    assert any("Did not train" in c and "lr=0.0001" in c for c in lr.conclusions)
+
+
+def test_a_record_missing_a_field_the_report_needs_names_its_file(tmp_path):
+    rng = np.random.default_rng(4)
+    path = seeded(tmp_path, "05_architectures", "architecture", "deep_cnn", 0, 0.8, rng)
+    text = path.read_text().replace('"convergence"', '"convergenz"')
+    path.write_text(text)
+    with pytest.raises(RecordError, match=f"{path}.*lacks the field 'convergence.status'"):
+        conclusions.section("05_architectures", read_records(tmp_path / "results"))
+
+
+def test_a_record_without_provenance_is_refused_when_read(tmp_path):
+    rng = np.random.default_rng(5)
+    path = seeded(tmp_path, "05_architectures", "architecture", "deep_cnn", 0, 0.8, rng)
+    path.write_text(path.read_text().replace('"source": "synthetic"', '"origin": "synthetic"'))
+    with pytest.raises(RecordError, match=f"{path}.*'data.source'"):
+        read_records(tmp_path / "results")
