@@ -70,7 +70,20 @@ class Section:
     threats: list[str] = field(default_factory=list)
     comparisons: list[stats.Comparison] = field(default_factory=list)
     synthetic: bool = False
+    partly_real: bool = False
     empty: bool = False
+    headline: str = ""
+
+    @property
+    def data_tag(self) -> str:
+        if not self.synthetic:
+            return ""
+        return " [partly SYNTHETIC data]" if self.partly_real else " [SYNTHETIC data]"
+
+    def summary(self) -> str:
+        """The one sentence the abstract quotes (the first conclusion unless the section chose one)."""
+        text = self.headline or (self.conclusions[0] if self.conclusions else "")
+        return text[:1].upper() + text[1:]
 
     def sentences(self) -> list[str]:
         """The conclusions, each starting with a capital letter."""
@@ -149,7 +162,7 @@ def seed_line(runs: list[dict]) -> list[str]:
 
 
 def convergence_line(runs: list[dict]) -> list[str]:
-    trained = [r for r in runs if r.get("convergence")]
+    trained = [r for r in runs if r.get("convergence") and r["convergence"]["status"] != "not_trained"]
     if not trained:
         return []
     ok = sum(r["convergence"]["status"] == "converged" for r in trained)
@@ -200,7 +213,8 @@ def _empty(notebook: str) -> Section:
 
 
 def _base(notebook: str, runs: list[dict]) -> Section:
-    sec = Section(notebook, TITLES[notebook], QUESTIONS[notebook], synthetic=any(r.get("synthetic") for r in runs))
+    sec = Section(notebook, TITLES[notebook], QUESTIONS[notebook], synthetic=any(r.get("synthetic") for r in runs),
+                  partly_real=any(not r.get("synthetic") for r in runs))
     trained = [r for r in runs if r.get("group")]
     sec.setup = data_lines(trained or runs) + budget_lines(trained) + seed_line(trained) + convergence_line(trained)
     return sec
@@ -238,17 +252,21 @@ def section_01(records: list[dict]) -> Section:
         return _empty(nb)
     sec = _base(nb, runs)
     rows = []
-    groups = {g: analysis.group_runs(runs, nb, g) for g in dict.fromkeys(r["group"] for r in runs)}
+    order = sorted(dict.fromkeys(r["group"] for r in runs), key=lambda g: (g != "mnist", g))
+    groups = {g: analysis.group_runs(runs, nb, g) for g in order}
     for g, by_model in groups.items():
         for model, rs in by_model.items():
             acc = (analysis.accuracy_with_interval(rs[0]) if len(rs) == 1 else
                    stats.fmt_interval(stats.mean_ci(analysis.values(rs, "test_accuracy"))))
             book = BOOK.get(model)
             ref = f"{_pct(book[0])}" if book and g == "mnist" else ""
-            rows.append([g, model, acc, ref, analysis.STATUS_WORDS[analysis.status(rs)]])
+            rows.append([{"mnist": "MNIST", "letters": "EMNIST letters"}.get(g, g), model, acc, ref,
+                         analysis.STATUS_WORDS[analysis.status(rs)]])
         a, b = "chollet_convnet", "chollet_dense"
         if a in by_model and b in by_model:
-            c = analysis.two_models(by_model[a], by_model[b], f"Chollet's convnet on {g}", f"the dense net on {g}")
+            label = {"mnist": "MNIST", "letters": "EMNIST letters"}.get(g, g)
+            c = analysis.two_models(by_model[a], by_model[b], f"Chollet's convnet on {label}",
+                                    f"his dense net on {label}")
             sec.comparisons.append(c)
             sec.conclusions.append(stats.verdict(c) + "." + analysis.unconverged_note((a, by_model[a]),
                                                                                      (b, by_model[b])))
@@ -265,12 +283,12 @@ def section_01(records: list[dict]) -> Section:
         mean = stats.mean_ci(analysis.values(rs, "test_accuracy"))["mean"]
         if full:
             within = abs(mean - ref) <= REPRODUCTION_TOLERANCE
-            sec.conclusions.append(f"{model} on the full real MNIST: {_pct(mean, 2)} against the book's {_pct(ref)} "
+            sec.conclusions.append(f"On the full real MNIST, {model} scored {_pct(mean, 2)} against the book's {_pct(ref)} "
                                    f"({source}): {'reproduced' if within else 'NOT reproduced'} within "
                                    f"{100 * REPRODUCTION_TOLERANCE:.1f} points.")
         else:
             why = "synthetic digits" if prov.get("source") == "synthetic" else "a reduced budget or subset"
-            sec.conclusions.append(f"{model} on MNIST: {_pct(mean, 2)}; not comparable with the book's {_pct(ref)} "
+            sec.conclusions.append(f"On MNIST, {model} scored {_pct(mean, 2)}; not comparable with the book's {_pct(ref)} "
                                    f"({why}; benchmarks/reproduce_chollet.py runs the book's full setting).")
     letters, digits = groups.get("letters", {}), mnist
     if "chollet_convnet" in letters and "chollet_convnet" in digits:
@@ -307,7 +325,9 @@ def section_02(records: list[dict]) -> Section:
         sec.tables.append(_family_table(label, fam, "validation accuracy"))
         sec.comparisons += fam.comparisons
         best = fam.best()
-        lead = f"{label}: best {best.variant} ({_interval_cell(best)})." if best else f"{label}: no run converged."
+        ref = next((s for s in fam.summaries if s.variant == fam.reference), None)
+        head = f"{label} (reference {ref.variant}: {_interval_cell(ref)})" if ref and reference else label
+        lead = f"{head}: best {best.variant} ({_interval_cell(best)})." if best else f"{head}: no run converged."
         sec.conclusions.append(" ".join([lead] + fam.sentences()))
     best = next((r for r in _of(records, nb) if r["name"] == "best_mlp"), None)
     if best:
@@ -354,6 +374,9 @@ def section_04(records: list[dict]) -> Section:
     fam = analysis.compare_family(by_variant, "val_accuracy", "baseline" if "baseline" in by_variant else None)
     sec.tables.append(_family_table("Controlled ablations from one baseline CNN", fam, "validation accuracy"))
     sec.comparisons += fam.comparisons
+    ref = next((s for s in fam.summaries if s.variant == "baseline"), None)
+    if ref:
+        sec.conclusions.append(f"Baseline CNN: {_interval_cell(ref)} validation accuracy ({analysis.STATUS_WORDS[ref.status]}).")
     sec.conclusions += fam.sentences("the baseline")
     cv = [r for r in _of(records, nb) if r.get("group") == "cv"]
     if cv:
@@ -403,6 +426,7 @@ def section_05(records: list[dict]) -> Section:
     if best:
         sec.conclusions.append(f"Highest mean test accuracy among converged runs: {best.variant} ({_interval_cell(best)}).")
     sec.conclusions += fam.sentences(best.variant if best else None)
+    sec.headline = " ".join(sec.conclusions[:2])
     widths = sorted({record_field(r, "config.model_kwargs", {}).get("width", 1.0) for r in runs})
     sec.setup.append(f"model widths: multiplier {', '.join(f'{w:g}' for w in widths)} on the channel counts of the "
                      "published-scale builders (1 = full width)")
@@ -444,6 +468,14 @@ def section_06(records: list[dict]) -> Section:
         trained = [t for t in levels if t and name(t) in by_variant]
         sec.conclusions += [stats.verdict(c) + "." + analysis.unconverged_note(("clean", clean), (name(t), by_variant[name(t)]))
                             for c, t in zip(recover, trained)]
+        helped = [name(t) for c, t in zip(recover, trained) if c.direction > 0]
+        same = [name(t) for c, t in zip(recover, trained) if c.direction == 0]
+        worst = max(drops, key=lambda c: -c.diff) if drops else None
+        sec.headline = ((f"Blur costs the clean-trained model up to {stats.fmt_points(worst.diff)} "
+                         f"({worst.a.split(' on ')[1]}). " if worst and worst.direction < 0 else "")
+                        + (f"Training on blurred images is detectably better at {', '.join(helped)}" if helped else
+                           "Training on blurred images is detectably better at no blur level")
+                        + (f"; no detectable difference at {', '.join(same)}" if same else "") + ".")
     chance_like = [v for v, rs in by_variant.items() if analysis.status(rs) == "did_not_train" and v != "clean"]
     if chance_like:
         sec.conclusions.append(f"Trained on {', '.join(chance_like)}: the model stays within 5 points of chance. That "
@@ -508,11 +540,17 @@ def section_07(records: list[dict]) -> Section:
         sec.conclusions.append(f"Cross-validation: {stats.verdict(c)}.")
     src = next((r for r in runs if r["variant"] == "direct"), runs[0])
     letters = src.get("extra", {}).get("letters_source")
+    extra = ["AlphaDigits is small (39 images per class): the held-out part has about ten images per class, so "
+             "single-seed differences are noisy."]
     if letters:
         sec.setup.append(f"source model: Chollet's convnet trained on EMNIST letters ({letters}), seed "
-                         f"{src.get('extra', {}).get('source_seed', 0)}, shared by every target seed")
-    sec.threats = _threats(runs, ["AlphaDigits is small (39 images per class): the held-out part has about ten "
-                                  "images per class, so single-seed differences are noisy."])
+                         f"{src.get('extra', {}).get('source_seed', 0)}, shared by every target seed "
+                         f"({src.get('extra', {}).get('source_convergence', 'convergence not recorded')})")
+    if letters == "synthetic":
+        sec.synthetic = True
+        extra.insert(0, "The source model learnt from SYNTHETIC letters: transfer from real EMNIST letters may "
+                        "differ (the target data is real when its setup says so).")
+    sec.threats = _threats(runs, extra)
     return sec
 
 

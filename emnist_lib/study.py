@@ -274,7 +274,7 @@ def selected_setup(study: Study, notebook: str, record: str, model: str, epochs:
     the builder's defaults when that notebook has not run."""
     rec = study.find_record(notebook, record)
     train = {k: v for k, v in (rec["config"]["train"] if rec else {}).items() if k != "seed"}
-    ratio = 3 if train.get("early_stopping") else 1  # early stopping gets room to stop, as in notebook 04
+    ratio = 2 if train.get("early_stopping") else 1  # early stopping gets room to stop, as in notebook 04
     train.update(epochs=ratio * epochs, batch_size=batch_size or None)
     return {"model": model, "model_kwargs": rec["config"]["model_kwargs"] if rec else {}, "train": train,
             "from": rec["extra"]["from"] if rec else f"builder defaults ({notebook} not run)"}
