@@ -212,6 +212,12 @@ def _empty(notebook: str) -> Section:
                    conclusions=["No records: this notebook has not been run for this profile."])
 
 
+def _open(records: list[dict], notebook: str, group: str | None = None) -> tuple[Section, list[dict]]:
+    """A section and its runs (the records of ``group``, or of every group); empty without runs."""
+    runs = [r for r in _of(records, notebook) if (r.get("group") == group if group else r.get("group"))]
+    return (_base(notebook, runs) if runs else _empty(notebook)), runs
+
+
 def _base(notebook: str, runs: list[dict]) -> Section:
     sec = Section(notebook, TITLES[notebook], QUESTIONS[notebook], synthetic=any(r.get("synthetic") for r in runs),
                   partly_real=any(not r.get("synthetic") for r in runs))
@@ -247,10 +253,9 @@ def section_00(records: list[dict]) -> Section:
 # --------------------------------------------------------------------------- 01
 def section_01(records: list[dict]) -> Section:
     nb = "01_chollet_baselines"
-    runs = [r for r in _of(records, nb) if r.get("group")]
-    if not runs:
-        return _empty(nb)
-    sec = _base(nb, runs)
+    sec, runs = _open(records, nb)
+    if sec.empty:
+        return sec
     rows = []
     order = sorted(dict.fromkeys(r["group"] for r in runs), key=lambda g: (g != "mnist", g))
     groups = {g: analysis.group_runs(runs, nb, g) for g in order}
@@ -313,10 +318,9 @@ MLP_GROUPS = (("activation", "relu", "Activation functions"), ("learning_rate", 
 
 def section_02(records: list[dict]) -> Section:
     nb = "02_dnn_learning_rules"
-    runs = [r for r in _of(records, nb) if r.get("group")]
-    if not runs:
-        return _empty(nb)
-    sec = _base(nb, runs)
+    sec, runs = _open(records, nb)
+    if sec.empty:
+        return sec
     for group, reference, label in MLP_GROUPS:
         by_variant = analysis.group_runs(runs, nb, group)
         if not by_variant:
@@ -342,10 +346,9 @@ def section_02(records: list[dict]) -> Section:
 # --------------------------------------------------------------------------- 03
 def section_03(records: list[dict]) -> Section:
     nb = "03_cnn_depth"
-    runs = [r for r in _of(records, nb) if r.get("group")]
-    if not runs:
-        return _empty(nb)
-    sec = _base(nb, runs)
+    sec, runs = _open(records, nb)
+    if sec.empty:
+        return sec
     by_variant = analysis.group_runs(runs, nb, "depth")
     summaries = analysis.summarise(by_variant, "test_accuracy")
     params = {v: rs[0]["extra"].get("params") for v, rs in by_variant.items()}
@@ -366,10 +369,9 @@ def section_03(records: list[dict]) -> Section:
 # --------------------------------------------------------------------------- 04
 def section_04(records: list[dict]) -> Section:
     nb = "04_regularisation_tuning"
-    runs = [r for r in _of(records, nb) if r.get("group") == "ablation"]
-    if not runs:
-        return _empty(nb)
-    sec = _base(nb, runs)
+    sec, runs = _open(records, nb, "ablation")
+    if sec.empty:
+        return sec
     by_variant = analysis.group_runs(runs, nb, "ablation")
     fam = analysis.compare_family(by_variant, "val_accuracy", "baseline" if "baseline" in by_variant else None)
     sec.tables.append(_family_table("Controlled ablations from one baseline CNN", fam, "validation accuracy"))
@@ -407,10 +409,9 @@ def section_04(records: list[dict]) -> Section:
 # --------------------------------------------------------------------------- 05
 def section_05(records: list[dict]) -> Section:
     nb = "05_architectures"
-    runs = [r for r in _of(records, nb) if r.get("group")]
-    if not runs:
-        return _empty(nb)
-    sec = _base(nb, runs)
+    sec, runs = _open(records, nb)
+    if sec.empty:
+        return sec
     by_variant = analysis.group_runs(runs, nb, "architecture")
     fam = analysis.compare_family(by_variant, "test_accuracy")
 
@@ -438,10 +439,9 @@ def section_05(records: list[dict]) -> Section:
 # --------------------------------------------------------------------------- 06
 def section_06(records: list[dict]) -> Section:
     nb = "06_blur_robustness"
-    runs = [r for r in _of(records, nb) if r.get("group")]
-    if not runs:
-        return _empty(nb)
-    sec = _base(nb, runs)
+    sec, runs = _open(records, nb)
+    if sec.empty:
+        return sec
     by_variant = analysis.group_runs(runs, nb, "blur")
     levels = sorted({int(k.rsplit("_", 1)[1]) for r in runs for k in r["metrics"]
                      if k.startswith("test_accuracy_blur_")})
@@ -508,10 +508,9 @@ TRANSFER_SHORT = {"frozen": "the frozen letters base with a new head", "fine_tun
 
 def section_07(records: list[dict]) -> Section:
     nb = "07_transfer_learning"
-    runs = [r for r in _of(records, nb) if r.get("group") == "transfer"]
-    if not runs:
-        return _empty(nb)
-    sec = _base(nb, runs)
+    sec, runs = _open(records, nb, "transfer")
+    if sec.empty:
+        return sec
     by_variant = analysis.group_runs(runs, nb, "transfer")
     rows = []
     for variant, rs in by_variant.items():
@@ -557,10 +556,9 @@ def section_07(records: list[dict]) -> Section:
 # --------------------------------------------------------------------------- 08
 def section_08(records: list[dict]) -> Section:
     nb = "08_final_evaluation"
-    runs = [r for r in _of(records, nb) if r.get("group") == "final"]
-    if not runs:
-        return _empty(nb)
-    sec = _base(nb, runs)
+    sec, runs = _open(records, nb, "final")
+    if sec.empty:
+        return sec
     by_variant = analysis.group_runs(runs, nb, "final")
     rows = []
     for variant, rs in by_variant.items():

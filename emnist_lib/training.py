@@ -389,6 +389,12 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     if validation is None and cfg.validation_fraction > 0:
         from sklearn.model_selection import train_test_split
 
+        n_val, n_classes = math.ceil(cfg.validation_fraction * len(y)), len(np.unique(y))
+        if n_val < n_classes:
+            raise ValueError(f"a validation split of {n_val} images ({cfg.validation_fraction:g} of {len(y)}) cannot hold "
+                             f"one image of each of the {n_classes} classes: train on more images or raise "
+                             "validation_fraction")
+
         x, x_val, y, y_val = train_test_split(x, y, test_size=cfg.validation_fraction,
                                               random_state=cfg.seed, stratify=y)
         validation = (x_val, y_val)

@@ -63,4 +63,4 @@ def test_dry_run_keeps_settings_and_shrinks_only_cost():
     full = load_params(path, "full")
     dry = dry_run_params(full, parameters_cell(nbformat.read(path, as_version=4))[1])
     assert dry["model_names"] == full["model_names"] and dry["model_kwargs"] == full["model_kwargs"]
-    assert dry["epochs"] == 1 and dry["seeds"] == [0] and dry["n_train"] == 470
+    assert dry["epochs"] == 1 and dry["seeds"] == [0] and dry["n_train"] == 940

@@ -195,3 +195,10 @@ def test_convergence_threshold_grows_with_validation_noise():
 def test_early_stopping_counts_as_converged():
     v = training.convergence({"val_accuracy": [0.3, 0.6, 0.5, 0.4]}, chance=0.1, epochs_planned=10)
     assert v["status"] == "converged" and v["early_stopped"]
+
+
+def test_a_validation_split_too_small_for_the_classes_is_a_clear_error(toy):
+    x, y = toy
+    with pytest.raises(ValueError, match=r"validation split of 3 images \(0.1 of 30\) cannot hold one image of each "
+                                         r"of the 10 classes"):
+        train("chollet_dense", x[::10], y[::10], 10, CFG, use_cache=False, verbose=0)
