@@ -13,9 +13,10 @@ def test_dry_run_of_the_full_profile_executes_every_notebook(tmp_path, monkeypat
     monkeypatch.setenv("EMNIST_OUTPUT_DIR", str(tmp_path))
     assert run_profile("full", dry_run=True) == 0, capsys.readouterr().out
     for path in notebook_paths():
-        nb = nbformat.read(tmp_path / "notebooks" / path.name, as_version=4)
-        assert nb.metadata["papermill"]["parameters"]["epochs" if "epochs" in nb.metadata["papermill"]["parameters"]
-                                                      else "seed"] in (0, 1)
+        used = nbformat.read(tmp_path / "notebooks" / path.name, as_version=4).metadata["papermill"]["parameters"]
+        assert used["output_dir"] == str(tmp_path)
+        assert all(used[k] == 1 for k in ("epochs", "source_epochs") if k in used)
+        assert len(used.get("seeds", [0])) == 1
     params05 = nbformat.read(tmp_path / "notebooks" / "05_architectures.ipynb", as_version=4).metadata["papermill"]
     assert params05["parameters"]["model_names"][-1] == "vit_small"  # the full profile's settings, kept
     text = (tmp_path / "report.md").read_text()
