@@ -47,7 +47,7 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
     sections = conclusions.all_sections(records)
     timings_path = out / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    trained = [r for r in records if r.get("convergence")]
+    trained = [r for r in records if r.get("convergence") and r["convergence"]["status"] != "not_trained"]
     env = jinja2.Environment(loader=jinja2.PackageLoader("emnist_lib", "templates"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     text = env.get_template("report.md.j2").render(
