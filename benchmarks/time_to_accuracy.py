@@ -47,7 +47,8 @@ epochs), AdamW, SGD with momentum, other batch sizes for the winner.
 
 Both arms on the validation slice in one run (``--eval-set validation --repeats 1``, seed 0): the
 baseline first reached 99.0% after 3 epochs (38.5 s), the recipe after 2 (18.0 s): 2.13x, less
-than the 3x the test run shows. Half of the speed-up is fewer epochs, the rest throughput (about
+than on the test set (median 2.90x over seeds 0-2 on a quiet machine; 3.38x in a run that shared the
+cores with another job). Half of the speed-up is fewer epochs, the rest throughput (about
 1.4x more images/s); a shared machine moves the baseline's throughput most, so read single
 ratios with care.
 
