@@ -28,6 +28,7 @@ from . import stats
 from .results import field as record_field
 from .results import unpack_correct
 
+CHANCE_MARGIN = 0.05  # the "did not train" margin of training.convergence, for wording
 STATUS_WORDS = {"converged": "converged", "still_improving": "still improving at the end of its budget",
                 "did_not_train": "did not train (within 5 points of chance)",
                 "not_trained": "not trained on this data (applied as is)"}
