@@ -109,6 +109,7 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None, synthet
     if source not in SOURCES:
         raise ValueError(f"unknown MNIST source {source!r}; choose one of: {', '.join(SOURCES)}")
     folder = find_idx_folder(data_dir)
+    requested = source
     if source == "auto":
         source = "idx" if folder else ("keras" if not config.offline() else "synthetic")
         if source == "keras":
@@ -131,8 +132,9 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None, synthet
     if source == "keras":
         arrays, prov = _load_keras()
         return _dataset(arrays, {"source": "keras-mnist", **prov})
-    warnings.warn("The original MNIST is not available (no IDX files, offline): using the SYNTHETIC EMNIST "
-                  "'mnist' split instead. Results are not comparable to published MNIST numbers.", stacklevel=2)
+    if requested == "auto":  # an explicit source="synthetic" is the caller's choice, not a fallback
+        warnings.warn("The original MNIST is not available (no IDX files, offline): using the SYNTHETIC EMNIST "
+                      "'mnist' split instead. Results are not comparable to published MNIST numbers.", stacklevel=2)
     ds = load_emnist("mnist", source="synthetic", synthetic_train=synthetic_train, synthetic_test=synthetic_test,
                      seed=seed)
     return Dataset("mnist", ds.x_train, ds.y_train, ds.x_test, ds.y_test, CLASS_NAMES,

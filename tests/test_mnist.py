@@ -67,3 +67,9 @@ def test_a_gzip_copy_of_a_plain_official_file_is_also_accepted(shared_data, isol
     raw.unlink()
     monkeypatch.setenv("EMNIST_SHARED_DATA", str(isolated_dirs / "none"))
     assert mnist.load_mnist("idx").provenance["folder"] == str(folder)
+
+
+def test_an_explicit_synthetic_source_does_not_warn(recwarn):
+    ds = mnist.load_mnist("synthetic", synthetic_train=100, synthetic_test=50)
+    assert ds.is_synthetic
+    assert not [w for w in recwarn if "SYNTHETIC" in str(w.message)]
