@@ -28,7 +28,11 @@ from . import stats
 from .results import field as record_field
 from .results import unpack_correct
 
-CHANCE_MARGIN = 0.05  # the "did not train" margin of training.convergence, for wording
+# A run "did not train" when its best accuracy stays within this of chance (training.convergence
+# decides it; the wording here uses it). Kept here, TensorFlow-free, so reports need no TF.
+CHANCE_MARGIN = 0.05
+# Convergence verdicts from best to worst: a group of runs is as good as its worst run.
+STATUS_ORDER = ("converged", "still_improving", "did_not_train")
 STATUS_WORDS = {"converged": "converged", "still_improving": "still improving at the end of its budget",
                 "did_not_train": "did not train (within 5 points of chance)",
                 "not_trained": "not trained on this data (applied as is)"}
@@ -48,17 +52,23 @@ def values(runs: list[dict], metric: str) -> list[float]:
     return [float(record_field(r, f"metrics.{metric}")) for r in runs]
 
 
+def worst_status(statuses: Iterable[str]) -> str:
+    """One verdict for several runs: converged only if all converged, did not train if any did not."""
+    return max(statuses, key=STATUS_ORDER.index)
+
+
+def worst_verdict(verdicts: Iterable[dict]) -> dict:
+    """The worst of several runs' convergence verdicts (e.g. the folds of one candidate)."""
+    return max(verdicts, key=lambda v: STATUS_ORDER.index(v["status"]))
+
+
 def status(runs: list[dict]) -> str:
-    """One verdict for a variant over its seeds: converged only if every seed converged
-    (``not_trained``: a model applied without training, recorded as such)."""
+    """One verdict for a variant over its seeds (:func:`worst_status`; ``not_trained``: a model
+    applied without training, recorded as such)."""
     found = [record_field(r, "convergence.status") for r in runs]
     if all(s == "not_trained" for s in found):
         return "not_trained"
-    if all(s == "converged" for s in found):
-        return "converged"
-    if any(s == "did_not_train" for s in found):
-        return "did_not_train"
-    return "still_improving"
+    return worst_status(found)
 
 
 def seeds_of(runs: list[dict]) -> list[int]:

@@ -23,13 +23,11 @@ import markdown
 from . import conclusions, config, results, stats
 from .fileio import write_text_atomic
 
-NOTEBOOK_TITLES = conclusions.TITLES
-
 
 def _figures(out: Path) -> dict[str, list[str]]:
     figs: dict[str, list[str]] = {}
     for path in sorted(config.figures_dir(out).glob("*.png")):
-        nb = next((n for n in NOTEBOOK_TITLES if path.stem.startswith(n + "_")), None)
+        nb = next((n for n in conclusions.TITLES if path.stem.startswith(n + "_")), None)
         if nb:
             figs.setdefault(nb, []).append(path.name)
     return figs

@@ -349,6 +349,7 @@ def transfer_kfold(study: Study, source_model, target: Dataset, cfg, k: int = 3,
     from scratch, on the same folds (paired); records ``transfer_kfold__<method>``."""
     from sklearn.model_selection import StratifiedKFold
 
+    from .analysis import worst_verdict
     from .models import transfer
     from .training import train
 
@@ -363,10 +364,9 @@ def transfer_kfold(study: Study, source_model, target: Dataset, cfg, k: int = 3,
         verdicts["scratch"].append(scratch.convergence)
         rows.append({"fold": fold, "frozen": accuracy_of(frozen.model, x[va], y[va]),
                      "scratch": accuracy_of(scratch.model, x[va], y[va])})
-    order = {"converged": 0, "still_improving": 1, "did_not_train": 2}
     for method in ("frozen", "scratch"):
         accs = [r[method] for r in rows]
-        worst = max(verdicts[method], key=lambda v: order[v["status"]])
+        worst = worst_verdict(verdicts[method])
         study.record(f"transfer_kfold__{method}", target, {"folds": accs, "mean": float(np.mean(accs))},
                      config={"k": k, "method": method, "train": asdict(run_cfg)}, seed=seed, group="transfer_kfold",
                      variant=method, convergence=worst,

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import config, models
+from .analysis import CHANCE_MARGIN, worst_verdict
 
 OPTIMIZERS = ("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "plateau")
@@ -103,7 +104,6 @@ class TrainResult:
 # minus best before it), or when early stopping ended it; it did not train when its best
 # accuracy stayed within CHANCE_MARGIN of chance (1 / number of classes in the training labels).
 CONVERGENCE_GAIN = 0.01
-CHANCE_MARGIN = 0.05
 CONVERGENCE_CRITERION = (f"converged: validation accuracy gained less than {100 * CONVERGENCE_GAIN:.0f} point, or "
                          "two standard errors of that accuracy on the validation images if more, over the last "
                          "quarter of the epochs (best of the last quarter minus best before it), or early stopping "
@@ -492,8 +492,7 @@ def cross_validate(candidates: list[dict], x: np.ndarray, y: np.ndarray, num_cla
             res = train(cand["model"], x[tr], y[tr], num_classes, cfg, cand.get("model_kwargs"), verbose=verbose)
             accs.append(float(res.model.evaluate(x[va], y[va], verbose=0, batch_size=512)[1]))
             verdicts.append(res.convergence)
-        order = {"converged": 0, "still_improving": 1, "did_not_train": 2}
-        worst = max(verdicts, key=lambda v: order[v["status"]])
+        worst = worst_verdict(verdicts)
         rows.append({"name": cand["name"], "folds": accs, "mean": float(np.mean(accs)),
                      "std": float(np.std(accs, ddof=1)) if k > 1 else 0.0,
                      "statuses": [v["status"] for v in verdicts], "convergence": worst})
