@@ -73,13 +73,16 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def synthetic_alphadigits(seed: int = 0, per_class: int = PER_CLASS) -> tuple[np.ndarray, np.ndarray]:
-    """A 20x16 binary stand-in rendered from fonts synthetic EMNIST never uses."""
+    """A 20x16 binary stand-in drawn from Hershey print families and fonts synthetic EMNIST never uses.
+
+    Like the original, each character is stretched to fill the 20x16 frame.
+    """
     from . import synthetic
 
     variants = {i: (c,) for i, c in enumerate(CLASS_NAMES)}
     labels = np.repeat(np.arange(len(CLASS_NAMES)), per_class)
-    images = synthetic.generate(labels, variants, synthetic.alphadigits_fonts(), seed=seed + 424242,
-                                workers=1, out_shape=SHAPE, border=0, binarize=True)
+    images = synthetic.generate(labels, variants, synthetic.alphadigits_style(), seed=seed + 424242,
+                                workers=1, out_shape=SHAPE, border=0, binarize=True, fill=True)
     return images, labels
 
 
@@ -128,11 +131,11 @@ def load_alphadigits(source: str = "auto", path: str | Path | None = None, data_
             warnings.warn("Binary AlphaDigits is not available offline: using a SYNTHETIC 20x16 stand-in "
                           "rendered from fonts that synthetic EMNIST does not use.", stacklevel=2)
     if source == "synthetic":
-        from .synthetic import GENERATOR_VERSION, alphadigits_fonts
+        from .synthetic import GENERATOR_VERSION, alphadigits_style
 
         images, labels = synthetic_alphadigits(seed)
         return images, labels, {"source": "synthetic", "generator_version": GENERATOR_VERSION,
-                                "fonts": [Path(f).name for f in alphadigits_fonts()], "seed": seed}
+                                **alphadigits_style().describe(), "seed": seed}
     path = Path(path) if path else find_or_fetch(local)
     images, labels = read_npz(path) if path.suffix == ".npz" else read_mat(path)
     digest = sha256_file(path)

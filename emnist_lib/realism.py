@@ -1,0 +1,67 @@
+"""How much synthetic handwriting looks like real handwriting, in numbers.
+
+Summary statistics measured the same way on real and synthetic 28x28 images
+(white ink on black, upright, EMNIST framing): mean ink, stroke width, slant and
+aspect ratio. They calibrate :class:`emnist_lib.synthetic.Pen` and are reported
+by ``benchmarks/realism_check.py``; no real image enters the generator.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .synthetic import emnist_convert
+
+INK_THRESHOLD = 128
+
+
+def reframe(images: np.ndarray) -> np.ndarray:
+    """Re-frame MNIST-style digits the EMNIST way: bounding box, aspect kept, 24x24 inside a 2-pixel border."""
+    return np.stack([emnist_convert(img.astype(np.float32)) for img in images])
+
+
+def stroke_width(image: np.ndarray) -> float:
+    """Mean stroke width in pixels: twice the inked area over its outline length.
+
+    For a stroke of width w and length L the area is about wL and the outline
+    about 2L, so 2 * area / outline is w, whatever the character.
+    """
+    mask = (image >= INK_THRESHOLD).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    outline = sum(cv2.arcLength(c, True) for c in contours)
+    return float(2 * mask.sum() / outline) if outline > 0 else float("nan")
+
+
+def slant(image: np.ndarray) -> float:
+    """Slant in degrees from the ink's second moments (positive: top leans right)."""
+    m = cv2.moments(image.astype(np.float32))
+    if m["mu02"] <= 0:
+        return float("nan")
+    return float(np.degrees(np.arctan(-m["mu11"] / m["mu02"])))
+
+
+def aspect(image: np.ndarray) -> float:
+    """Width over height of the inked bounding box."""
+    mask = image >= INK_THRESHOLD
+    if not mask.any():
+        return float("nan")
+    rows, cols = np.where(mask.any(1))[0], np.where(mask.any(0))[0]
+    return float((cols[-1] - cols[0] + 1) / (rows[-1] - rows[0] + 1))
+
+
+def summary(images: np.ndarray) -> dict[str, float]:
+    """Mean ink (0..255), inked fraction, and mean and sd of stroke width, slant and aspect."""
+    images = np.asarray(images)
+    out = {"n": int(len(images)), "ink_mean": float(images.mean()),
+           "ink_fraction": float((images >= INK_THRESHOLD).mean())}
+    for name, fn in (("stroke_width", stroke_width), ("slant", slant), ("aspect", aspect)):
+        values = np.array([fn(img) for img in images])
+        out[f"{name}_mean"] = float(np.nanmean(values))
+        out[f"{name}_sd"] = float(np.nanstd(values))
+    return out
+
+
+def compare(real: dict[str, float], synthetic: dict[str, float]) -> dict[str, float]:
+    """Relative difference (synthetic / real - 1) of the ink and stroke width means."""
+    return {k: synthetic[k] / real[k] - 1 for k in ("ink_mean", "stroke_width_mean", "ink_fraction")}
