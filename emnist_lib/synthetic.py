@@ -419,6 +419,7 @@ def emnist_convert(img: np.ndarray, out_shape=(28, 28), border: int = 2, fill: b
     new_h, new_w = max(1, round(roi.shape[0] * scale)), max(1, round(roi.shape[1] * scale))
     if fill:  # stretch to the frame, but a thin side (I, 1) at most 2.5-fold, not into a block
         new_h, new_w = min(inner_h, round(new_h * 2.5)), min(inner_w, round(new_w * 2.5))
+    small = np.asarray(Image.fromarray(roi.astype(np.float32), mode="F").resize((new_w, new_h), Image.BICUBIC))
     out = np.zeros(out_shape, np.float32)
     top, left = (oh - new_h) // 2, (ow - new_w) // 2
     out[top:top + new_h, left:left + new_w] = np.clip(small, 0, None)
