@@ -60,27 +60,6 @@ def score(model, x, y) -> dict:
     return {"accuracy": correct / len(y), "correct": correct, "n": int(len(y)), "wilson_95": wilson(correct, len(y))}
 
 
-def side_by_side(pairs: list[tuple[str, np.ndarray, np.ndarray]], path: Path, per_class: int = 6) -> None:
-    """One row per class: ``per_class`` synthetic then ``per_class`` real images."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(pairs), 1, figsize=(2 * per_class * 0.45, len(pairs) * 0.5))
-    for ax, (name, syn, real) in zip(np.atleast_1d(axes), pairs):
-        tiles = [*syn[:per_class], np.zeros((28, 6), np.uint8) + 128, *real[:per_class]]
-        ax.imshow(np.hstack(tiles), cmap="gray", vmin=0, vmax=255)
-        ax.set_yticks([])
-        ax.set_xticks([])
-        ax.set_ylabel(name, rotation=0, ha="right", va="center")
-    np.atleast_1d(axes)[0].set_title("synthetic (left) | real (right)", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--real-set", choices=("dev", "test"), default="dev")
@@ -141,7 +120,11 @@ def main() -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2, sort_keys=True))
     if args.figure:
-        side_by_side(pairs, args.figure)
+        from emnist_lib import plots
+
+        args.figure.parent.mkdir(parents=True, exist_ok=True)
+        plots.save(plots.real_vs_synthetic(pairs, f"Synthetic EMNIST {synthetic.GENERATOR_VERSION} vs real handwriting"),
+                   args.figure)
     return 0
 
 

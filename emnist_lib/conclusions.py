@@ -175,8 +175,9 @@ def convergence_line(runs: list[dict]) -> list[str]:
 def _threats(runs: list[dict], extra: list[str] | None = None) -> list[str]:
     out = []
     if any(r.get("synthetic") for r in runs):
-        out.append("Synthetic data: EMNIST here is the project's font-rendered look-alike, not handwriting; its "
-                   "numbers are not comparable to published EMNIST results and may rank methods differently.")
+        out.append("Synthetic data: EMNIST here is the project's synthetic handwriting (pen trajectories of hand-printed "
+                   "letterforms, distorted and converted like EMNIST), not real EMNIST; its numbers are not comparable "
+                   "to published EMNIST results and may rank methods differently.")
     seeds = {int(r["seed"]) for r in runs if r.get("group")}
     if 0 < len(seeds) < 5:
         out.append(f"Few seeds ({len(seeds)}): intervals are wide and paired tests have little power; "
@@ -246,10 +247,33 @@ def section_00(records: list[dict]) -> Section:
     if real:
         sec.conclusions.append(f"Real data: {', '.join(real)}.")
     if synth:
-        sec.conclusions.append(f"Synthetic stand-ins (not handwriting): {', '.join(synth)}; results on them are "
-                               "labelled SYNTHETIC throughout.")
+        sec.conclusions.append(f"Synthetic stand-ins (drawn, not written by people): {', '.join(synth)}; results on "
+                               "them are labelled SYNTHETIC throughout.")
+    realism = next((r for r in _of(records, "00_data") if r["name"] == "realism"), None)
+    if realism:
+        sec.tables.append(realism_table(realism["metrics"]))
+        diffs = [abs(v) for part in realism["metrics"].values() for k, v in part["relative_difference"].items()
+                 if k in ("ink_mean", "stroke_width_mean")]
+        sec.conclusions.append(f"Synthetic vs real handwriting: mean ink and stroke width of the synthetic images are "
+                               f"within {100 * max(diffs):.1f}% of the real ones (figure realism_samples); how well "
+                               "models trained on synthetic data do on real handwriting is measured by "
+                               "benchmarks/realism_check.py (README).")
     sec.threats = _threats(runs)[:1]
     return sec
+
+
+def realism_table(stats: dict) -> Table:
+    """Synthetic vs real summary statistics (the ``realism`` record of 00)."""
+    rows = []
+    for part, s in stats.items():
+        for key, label in (("ink_mean", "mean ink (0..255)"), ("stroke_width_mean", "stroke width (px)"),
+                           ("ink_fraction", "inked fraction"), ("slant_mean", "slant (deg)"),
+                           ("aspect_mean", "aspect (w/h)")):
+            syn, real = s["synthetic"][key], s["real"][key]
+            rows.append([part, label, f"{syn:.3f}", f"{real:.3f}", f"{100 * (syn / real - 1):+.1f}%"])
+    return Table("Synthetic vs real handwriting (same measurements on both; real: MNIST training digits re-framed "
+                 "the EMNIST way, the 52 real EMNIST letters)", ["set", "statistic", "synthetic", "real", "difference"],
+                 rows)
 
 
 # --------------------------------------------------------------------------- 01

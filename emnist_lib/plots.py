@@ -217,3 +217,19 @@ def top_predictions_plot(images: np.ndarray, true_names: Sequence[str], tops, he
     fig.suptitle(title(heading, synthetic), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def real_vs_synthetic(rows: Sequence[tuple[str, np.ndarray, np.ndarray]], heading: str, per_class: int = 6):
+    """One row per class: ``per_class`` synthetic images, a grey bar, then ``per_class`` real ones."""
+    fig, axes = plt.subplots(len(rows), 1, figsize=(per_class * 0.9, len(rows) * 0.48), squeeze=False)
+    for ax, (name, syn, real) in zip(axes[:, 0], rows):
+        blank = np.zeros((28, 28), np.uint8)
+        tiles = [*syn[:per_class], *[blank] * (per_class - len(syn[:per_class])), np.full((28, 6), 128, np.uint8),
+                 *real[:per_class], *[blank] * (per_class - len(real[:per_class]))]
+        ax.imshow(np.hstack(tiles), cmap="gray", vmin=0, vmax=255)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    axes[0, 0].set_title(f"{heading}\nsynthetic (left) | real (right)", fontsize=9)
+    fig.tight_layout()
+    return fig

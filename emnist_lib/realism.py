@@ -65,3 +65,53 @@ def summary(images: np.ndarray) -> dict[str, float]:
 def compare(real: dict[str, float], synthetic: dict[str, float]) -> dict[str, float]:
     """Relative difference (synthetic / real - 1) of the ink and stroke width means."""
     return {k: synthetic[k] / real[k] - 1 for k in ("ink_mean", "stroke_width_mean", "ink_fraction")}
+
+
+def real_handwriting(n_digits: int = 2000) -> dict | None:
+    """Real samples to compare with, from the shared data folder; ``None`` when it is absent.
+
+    ``digits``: the first ``n_digits`` real MNIST *training* digits re-framed the EMNIST
+    way; ``letters``: the 52 real EMNIST letters. Each is ``(images, labels)``.
+    """
+    from . import config
+    from .data import load_real_letters_sample
+    from .mnist import find_idx_folder, load_mnist
+
+    if config.shared_data_dir() is None or find_idx_folder() is None:
+        return None
+    mnist = load_mnist("idx")
+    return {"digits": (reframe(mnist.x_train[:n_digits]), mnist.y_train[:n_digits]),
+            "letters": load_real_letters_sample()}
+
+
+def compare_with_real(digits, letters, real: dict | None = None) -> dict | None:
+    """Summary statistics and a side-by-side figure of synthetic vs real handwriting.
+
+    ``digits`` and ``letters`` are synthetic :class:`~emnist_lib.data.Dataset` s of
+    the ``mnist``/``digits`` and ``letters`` splits. Returns ``None`` when no real
+    data is at hand (or the datasets are real), else ``{"stats": {...}, "figure": Figure}``.
+    """
+    from . import plots
+
+    real = real if real is not None else real_handwriting()
+    if real is None or not (digits.is_synthetic and letters.is_synthetic):
+        return None
+    stats, rows = {}, []
+    for part, ds in (("digits", digits), ("letters", letters)):
+        x_real, y_real = real[part]
+        stats[part] = {"synthetic": summary(ds.x_train[:3000]), "real": summary(x_real)}
+        stats[part]["relative_difference"] = compare(stats[part]["real"], stats[part]["synthetic"])
+        for c in sorted(set(y_real.tolist())):
+            rows.append((ds.class_names[c], ds.x_train[ds.y_train == c], x_real[y_real == c]))
+    fig = plots.real_vs_synthetic(rows, "Synthetic EMNIST vs real handwriting (real MNIST digits, real EMNIST letters)")
+    return {"stats": stats, "figure": fig}
+
+
+def stats_table(stats: dict) -> str:
+    """A plain-text table of :func:`compare_with_real`'s statistics."""
+    lines = [f"{'':8s} {'statistic':18s} {'synthetic':>10s} {'real':>8s} {'diff':>7s}"]
+    for part, s in stats.items():
+        for key in ("ink_mean", "stroke_width_mean", "ink_fraction", "slant_mean", "aspect_mean"):
+            syn, real = s["synthetic"][key], s["real"][key]
+            lines.append(f"{part:8s} {key:18s} {syn:10.3f} {real:8.3f} {100 * (syn / real - 1):+6.1f}%")
+    return "\n".join(lines)
