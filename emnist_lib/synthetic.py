@@ -79,7 +79,9 @@ NEEDED = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 class Pen:
     """How one writer's character differs from the stroke table (glyph units: caps 10 tall).
 
-    ``width`` is the pen's (median, log-sd) in glyph units, ``slant_deg`` the
+    ``width`` is the pen's (median, log-sd) in glyph units (``letter_width`` times
+    that for letters: real letters, framed the EMNIST way, have broader strokes than
+    our letterforms drawn with the digits' pen), ``slant_deg`` the
     (mean, sd) of the italic slant, ``aspect_log`` the (mean, sd) of the log
     horizontal stretch, ``point_jitter`` the sd of each control point's move
     before the stroke is smoothed, ``proportion`` the sd of a vertical warp that moves
@@ -92,6 +94,7 @@ class Pen:
     """
 
     width: tuple[float, float] = (1.25, 0.3)
+    letter_width: float = 1.15
     slant_deg: tuple[float, float] = (8.0, 13.0)
     rotation_deg: float = 4.0
     aspect_log: tuple[float, float] = (0.12, 0.18)
@@ -295,14 +298,14 @@ def _elastic(points: np.ndarray, rng: np.random.Generator, pen: Pen) -> np.ndarr
     return points + np.stack([waves[:, :k] @ amp[0], waves[:, k:] @ amp[1]], -1)
 
 
-def draw_pen(glyph: tuple[np.ndarray, ...], rng: np.random.Generator, pen: Pen) -> np.ndarray:
+def draw_pen(glyph: tuple, rng: np.random.Generator, pen: Pen, letter: bool = False) -> np.ndarray:
     """One pen drawing of ``glyph`` on the 128x128 canvas, float32 0..1.
 
     The glyph is scaled to 10 units on its longer side; control points are
     jittered and the strokes re-smoothed, bowed, trimmed and offset independently;
     the whole character is warped top to bottom, slanted, stretched, rotated and
     elastically displaced, then drawn with a round pen of random width and a
-    random pressure per stroke.
+    random pressure per stroke (``letter``: the broader pen of :attr:`Pen.letter_width`).
     """
     # Every glyph is first scaled to 10 units on its longer side: a lowercase letter is
     # written in its box as large as a capital, with the same pen and the same tremor.
@@ -335,7 +338,7 @@ def draw_pen(glyph: tuple[np.ndarray, ...], rng: np.random.Generator, pen: Pen) 
     lo, hi = pts.min(0), pts.max(0)
     scale = FIT_PX / max(float((hi - lo).max()), 1.0)
     pts = (pts - (lo + hi) / 2) * scale + CANVAS / 2
-    width = pen.width[0] * np.exp(rng.normal(0, pen.width[1]))
+    width = pen.width[0] * (pen.letter_width if letter else 1.0) * np.exp(rng.normal(0, pen.width[1]))
     thickness = max(1, int(round(width * scale)))
     pressure = rng.uniform(*pen.pressure, len(parts))
     canvas = np.zeros((CANVAS, CANVAS), np.float32)
@@ -443,7 +446,8 @@ def render_chunk(labels: np.ndarray, variants: dict, sources: dict, style: Style
         p = np.array([o[2] for o in options])
         for _attempt in range(8):
             kind, payload, _ = options[int(rng.choice(len(options), p=p / p.sum()))]
-            canvas = draw_pen(payload, rng, style.pen) if kind == "pen" else draw_font(payload, ch, rng, style.warp)
+            canvas = (draw_pen(payload, rng, style.pen, ch.isalpha()) if kind == "pen"
+                      else draw_font(payload, ch, rng, style.warp))
             img = emnist_convert(cv2.GaussianBlur(canvas, (0, 0), 1.0), out_shape, border, fill)
             if binarize:
                 img = (img >= 128).astype(np.uint8)
