@@ -35,7 +35,7 @@ def main() -> int:
     spec = get_split("balanced")
     variants = dict(synthetic.class_variants("balanced"))
     labels = np.tile(np.arange(47), 40)
-    tile = synthetic.generate(labels, variants, synthetic.emnist_fonts(), seed=0)
+    tile = synthetic.generate(labels, variants, synthetic.emnist_style(), seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for part, n in (("train", spec.train_size), ("test", spec.test_size)):

@@ -29,8 +29,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 RECIPE = {"optimizer": "rmsprop", "learning_rate": 1e-3, "schedule": "constant", "epochs": 5, "batch_size": 64,
           "validation_fraction": 0.0}
 N_DIGITS, N_LETTERS = 20_000, 26_000

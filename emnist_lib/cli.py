@@ -76,7 +76,7 @@ def cmd_synth(args) -> int:
 
     for split in _split_list(args.split):
         folder = synthetic.ensure(split, n_train=args.train, n_test=args.test, seed=args.seed,
-                                  root=Path(args.out) if args.out else None)
+                                  root=Path(args.out) if args.out else None, system_fonts=args.system_fonts)
         print(f"{split}: {folder}")
     return 0
 
@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--test", type=int, default=None, help="test images (default 40 per class)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--out", default=None, help="root folder (default: the cache)")
+    synth.add_argument("--system-fonts", action="store_true", default=None,
+                       help="also draw with this machine's fonts (the data then differs between machines; "
+                            "default: EMNIST_SYSTEM_FONTS)")
     synth.set_defaults(func=cmd_synth)
 
     verify = sub.add_parser("verify", help="check files against the official checksums")

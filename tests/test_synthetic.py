@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,8 +27,8 @@ def test_different_seed_gives_different_images(tmp_path):
 def test_result_does_not_depend_on_worker_count():
     variants = dict(synthetic.class_variants("letters"))
     labels = np.repeat(np.arange(1, 27), 22)  # 572 images: two chunks
-    one = synthetic.generate(labels, variants, synthetic.emnist_fonts(), seed=3, workers=1)
-    two = synthetic.generate(labels, variants, synthetic.emnist_fonts(), seed=3, workers=2)
+    one = synthetic.generate(labels, variants, synthetic.emnist_style(), seed=3, workers=1)
+    two = synthetic.generate(labels, variants, synthetic.emnist_style(), seed=3, workers=2)
     np.testing.assert_array_equal(one, two)
 
 
@@ -54,7 +55,7 @@ def test_cached_folder_is_reused(tmp_path):
 
 def test_cache_key_names_split_size_seed_and_version(tmp_path):
     folder = synthetic.ensure("mnist", n_train=20, n_test=10, seed=9, root=tmp_path)
-    assert folder.name.startswith(f"mnist-n20-t10-s9-v{synthetic.GENERATOR_VERSION}-f")
+    assert folder.name == f"mnist-n20-t10-s9-v{synthetic.GENERATOR_VERSION}-g{synthetic.emnist_style().digest()}"
     meta = json.loads((folder / "generator.json").read_text())
     assert meta["generator_version"] == synthetic.GENERATOR_VERSION and meta["seed"] == 9
 
@@ -78,7 +79,7 @@ def test_letters_classes_use_both_cases():
     assert balanced[10] == ("A",)  # 'a' has its own class in balanced
 
 
-def test_emnist_fonts_include_every_matplotlib_text_face_and_exclude_reserved():
+def test_typeset_fonts_are_matplotlib_text_faces_and_packages_never_reserved_ones():
     from pathlib import Path
 
     import matplotlib
@@ -103,3 +104,151 @@ def test_conversion_centres_character_with_border():
 def test_too_small_size_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="n_train=5 is smaller than the 47 classes"):
         synthetic.ensure("balanced", n_train=5, n_test=47, root=tmp_path)
+
+
+# --------------------------------------------------------------------------- generator 2.0
+def _fake_system_fonts(monkeypatch, folder):
+    """Make matplotlib's system-font search find exactly the files in ``folder``."""
+    from matplotlib import font_manager
+
+    monkeypatch.setattr(font_manager, "findSystemFonts",
+                        lambda *a, **k: [str(p) for p in sorted(folder.glob("*.ttf"))])
+    synthetic.emnist_fonts.cache_clear()
+
+
+def _read_all(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.suffix == ".gz"}
+
+
+def test_system_fonts_change_nothing_unless_asked(tmp_path, monkeypatch):
+    """A machine with extra fonts (e.g. after installing chromium) generates the same data."""
+    import shutil
+    from pathlib import Path
+
+    import matplotlib
+
+    monkeypatch.delenv(synthetic.SYSTEM_FONTS_ENV, raising=False)
+    plain = synthetic.ensure("digits", n_train=60, n_test=20, seed=4, root=tmp_path / "plain")
+    fonts = tmp_path / "system-fonts"
+    fonts.mkdir()
+    shutil.copy(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", fonts / "FakeSystemSans.ttf")
+    (fonts / "Broken.ttf").write_bytes(b"not a font")
+    _fake_system_fonts(monkeypatch, fonts)
+    try:
+        same = synthetic.ensure("digits", n_train=60, n_test=20, seed=4, root=tmp_path / "same")
+        assert same.name == plain.name and _read_all(same) == _read_all(plain)
+        assert "FakeSystemSans.ttf" not in json.loads((same / "generator.json").read_text())["fonts"]
+
+        monkeypatch.setenv(synthetic.SYSTEM_FONTS_ENV, "1")
+        with pytest.warns(UserWarning, match=r"system fonts: skipped 1 font file.*Broken\.ttf"):
+            opted = synthetic.ensure("digits", n_train=60, n_test=20, seed=4, root=tmp_path / "opted")
+        meta = json.loads((opted / "generator.json").read_text())
+        assert meta["system_fonts"] is True and "FakeSystemSans.ttf" in meta["fonts"]
+        assert opted.name != plain.name  # another cache entry, never a silent mix
+    finally:
+        synthetic.emnist_fonts.cache_clear()
+
+
+def test_bad_stroke_table_entry_is_skipped_with_one_warning():
+    from emnist_lib import strokes
+
+    table = (("4", ("1,0 0.3,6* 6,6 | 4.5,0.5 4.6,10", "1,0 oops 6,6", "3,3")),)
+    with pytest.warns(UserWarning) as caught:
+        glyphs = strokes.table_glyphs("4", table)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2 and "'1,0 oops 6,6'" in messages[0] and "fewer than two points" in messages[1]
+    assert len(glyphs["4"]) == 1
+
+
+def test_unknown_hershey_family_warns_and_generation_goes_on():
+    from dataclasses import replace
+
+    style = replace(synthetic.emnist_style(), hershey=("futural", "no-such-family"))
+    variants = dict(synthetic.class_variants("digits"))
+    with pytest.warns(UserWarning, match="Hershey font 'no-such-family' could not be loaded"):
+        images = synthetic.generate(np.arange(10), variants, style, seed=0, workers=1)
+    assert images.shape == (10, 28, 28) and all(img.max() > 0 for img in images)
+
+
+def test_a_character_nothing_can_draw_is_an_error():
+    from dataclasses import replace
+
+    style = replace(synthetic.emnist_style(), table=False, hershey=(), fonts=())
+    with pytest.raises(RuntimeError, match="can draw '0'"):
+        synthetic.generate(np.arange(10), dict(synthetic.class_variants("digits")), style, seed=0, workers=1)
+
+
+@pytest.mark.parametrize("split", ["byclass", "letters"])
+def test_every_generated_image_has_ink(split):
+    spec = get_split(split)
+    variants = dict(synthetic.class_variants(split))
+    labels = np.repeat(np.arange(spec.first_label, spec.first_label + spec.num_labels), 6)
+    images = synthetic.generate(labels, variants, synthetic.emnist_style(), seed=12, workers=1)
+    empty = [int(i) for i, img in enumerate(images) if img.max() == 0]
+    assert not empty, f"images without ink: {empty[:10]}"
+
+
+def test_alphadigits_stand_in_has_ink_fills_its_frame_and_uses_held_out_sources():
+    from emnist_lib import alphadigits, strokes
+
+    images, labels = alphadigits.synthetic_alphadigits(seed=0, per_class=4)
+    assert images.shape == (144, 20, 16) and set(np.unique(images)) <= {0, 1}
+    assert all(img.any() for img in images)
+    heights = [np.ptp(np.flatnonzero(img.any(axis=1))) + 1 for img in images]
+    widths = [np.ptp(np.flatnonzero(img.any(axis=0))) + 1 for img in images]
+    assert np.mean(heights) / 20 > 0.95 and np.mean(widths) / 16 > 0.9  # like the original: the frame is filled
+    emnist, held_out = synthetic.emnist_style(), synthetic.alphadigits_style()
+    assert not set(emnist.hershey) & set(held_out.hershey) and set(held_out.hershey) == set(strokes.HERSHEY_ALPHADIGITS)
+    assert not {Path(f).name for f in emnist.fonts} & {Path(f).name for f in held_out.fonts}
+    assert not held_out.table
+
+
+def test_killed_generation_leaves_no_cache_entry_and_next_run_regenerates(tmp_path):
+    """SIGKILL mid-generation: no complete-looking folder; the next ensure() cleans up and regenerates."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("from emnist_lib import synthetic; "
+            f"synthetic.ensure('byclass', n_train=62 * 400, n_test=62 * 40, seed=1, root={str(tmp_path)!r}, workers=1)")
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(tmp_path.glob(".*.tmp")):
+        time.sleep(0.2)
+    assert list(tmp_path.glob(".*.tmp")), "generation never started"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+    folder = synthetic.ensure("byclass", n_train=62, n_test=62, seed=1, root=tmp_path)
+    assert (folder / "generator.json").exists()
+    assert not list(tmp_path.glob(".*.tmp")), "the killed run's temporary folder was not removed"
+
+
+def test_stroke_table_covers_every_character_and_passes_through_its_points():
+    from emnist_lib import strokes
+
+    glyphs = strokes.table_glyphs(synthetic.NEEDED)
+    assert set(glyphs) == set(synthetic.NEEDED)
+    for ch in "4717":
+        assert len(glyphs[ch]) >= 3, f"{ch!r} needs several allographs"
+    (basis, ctrl, _), = strokes.parse_allograph("0,0 5,5* 10,0")
+    line = basis @ ctrl
+    assert np.allclose(line[0], (0, 0)) and np.allclose(line[-1], (10, 0))
+    assert np.min(np.hypot(*(line - (5, 5)).T)) < 1e-9  # the corner is on the line
+
+
+def test_realism_statistics_measure_what_they_say():
+    from emnist_lib import realism
+
+    img = np.zeros((28, 28), np.uint8)
+    img[4:24, 12:15] = 255  # a bar 3 px wide, 20 tall
+    assert realism.stroke_width(img) == pytest.approx(3, rel=0.15)
+    assert realism.aspect(img) == pytest.approx(3 / 20)
+    lean = np.zeros((28, 28), np.uint8)
+    for r in range(4, 24):  # top to the right
+        c = 8 + (24 - r) // 2
+        lean[r, c:c + 3] = 255
+    assert realism.slant(lean) > 15 and abs(realism.slant(img)) < 1
