@@ -179,6 +179,19 @@ def _covers(path: Path, chars: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=512)
+def _font_chars(path: str) -> frozenset[str] | None:
+    """The characters of :data:`NEEDED` that the font file has; ``None`` when it is missing or unreadable."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            cmap = font.getBestCmap() or {}
+    except Exception:  # noqa: BLE001 - a missing or broken file is reported by the caller
+        return None
+    return frozenset(ch for ch in NEEDED if ord(ch) in cmap)
+
+
 def _usable(paths: list[Path], what: str) -> list[Path]:
     """The fonts of ``paths`` that cover every character; the others skipped with one warning."""
     good, bad = [], []
@@ -269,6 +282,17 @@ def glyph_sources(style: Style, chars: str) -> dict[str, tuple[tuple, ...]]:
     """
     table = strokes.table_glyphs(chars) if style.table else {}
     hershey = [strokes.hershey_glyphs(name, chars) for name in style.hershey]
+    covered = {f: _font_chars(f) for f in style.fonts}
+    unreadable = [f for f, c in covered.items() if c is None]
+    if unreadable:
+        warnings.warn(f"skipped {len(unreadable)} missing or unreadable font file(s): {', '.join(unreadable)}",
+                      stacklevel=3)
+    covered = {f: c for f, c in covered.items() if c is not None}
+    lacking = {f: "".join(ch for ch in chars if ch not in c) for f, c in covered.items()}
+    lacking = {f: missing for f, missing in lacking.items() if missing}
+    if lacking:
+        warnings.warn("fonts lacking characters are not used for those: "
+                      + "; ".join(f"{Path(f).name} lacks {m!r}" for f, m in lacking.items()), stacklevel=3)
     w_table, w_hershey, w_fonts = style.weights
     out = {}
     for ch in chars:
@@ -277,7 +301,8 @@ def glyph_sources(style: Style, chars: str) -> dict[str, tuple[tuple, ...]]:
         options += [("pen", a, w_table / len(allographs)) for a in allographs]
         families = [h[ch] for h in hershey if ch in h]
         options += [("pen", s, w_hershey / len(families)) for s in families]
-        options += [("font", f, w_fonts / len(style.fonts)) for f in style.fonts]
+        fonts = [f for f, c in covered.items() if ch in c]
+        options += [("font", f, w_fonts / len(fonts)) for f in fonts]
         options = [o for o in options if o[2] > 0]
         if not options:
             raise RuntimeError(f"no stroke table entry, Hershey font or font can draw {ch!r}")

@@ -252,3 +252,26 @@ def test_realism_statistics_measure_what_they_say():
         c = 8 + (24 - r) // 2
         lean[r, c:c + 3] = 255
     assert realism.slant(lean) > 15 and abs(realism.slant(img)) < 1
+
+
+def test_missing_font_file_and_font_lacking_characters_are_skipped_with_one_warning(tmp_path):
+    import warnings
+    from dataclasses import replace
+
+    import matplotlib
+
+    gone = str(tmp_path / "Deleted.ttf")
+    symbols = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "STIXSizOneSymReg.ttf")  # no letters
+    style = replace(synthetic.emnist_style(), fonts=(gone, symbols), weights=(0.0, 0.0, 1.0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError, match="can draw '0'"):
+            synthetic.generate(np.arange(10), dict(synthetic.class_variants("digits")), style, seed=0, workers=1)
+    messages = [str(w.message) for w in caught]
+    assert any("Deleted.ttf" in m and "unreadable" in m for m in messages)
+    assert any("STIXSizOneSymReg.ttf lacks" in m for m in messages)
+    # With a source left for every character, generation goes on and every image has ink.
+    style = replace(style, weights=(1.0, 0.0, 1.0))
+    with pytest.warns(UserWarning, match="Deleted.ttf"), pytest.warns(UserWarning, match="lacks '0123456789'"):
+        images = synthetic.generate(np.arange(10), dict(synthetic.class_variants("digits")), style, seed=0, workers=1)
+    assert all(img.max() > 0 for img in images)
