@@ -129,7 +129,7 @@ def load_alphadigits(source: str = "auto", path: str | Path | None = None, data_
         source = "roweis" if have or (not config.offline() and reachable(ALPHADIGITS_URL)) else "synthetic"
         if source == "synthetic":
             warnings.warn("Binary AlphaDigits is not available offline: using a SYNTHETIC 20x16 stand-in "
-                          "rendered from fonts that synthetic EMNIST does not use.", stacklevel=2)
+                          "drawn from Hershey print families and fonts that synthetic EMNIST does not use.", stacklevel=2)
     if source == "synthetic":
         from .synthetic import GENERATOR_VERSION, alphadigits_style
 

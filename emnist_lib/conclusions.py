@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import analysis, stats
+from . import analysis, config, stats
 from .results import field as record_field
 
 # The question each notebook answers; its first markdown cell states the same words (a test checks).
@@ -255,11 +255,36 @@ def section_00(records: list[dict]) -> Section:
         diffs = [abs(v) for part in realism["metrics"].values() for k, v in part["relative_difference"].items()
                  if k in ("ink_mean", "stroke_width_mean")]
         sec.conclusions.append(f"Synthetic vs real handwriting: mean ink and stroke width of the synthetic images are "
-                               f"within {100 * max(diffs):.1f}% of the real ones (figure realism_samples); how well "
-                               "models trained on synthetic data do on real handwriting is measured by "
-                               "benchmarks/realism_check.py (README).")
+                               f"within {100 * max(diffs):.1f}% of the real ones (figure realism_samples).")
+        version = (realism["data"].get("generator") or {}).get("generator_version")
+        sec.conclusions += realism_check_lines(version)
     sec.threats = _threats(runs)[:1]
     return sec
+
+
+REALISM_CHECK = config.REPO_ROOT / "benchmarks" / "results" / "realism_check.json"
+
+
+def realism_check_lines(version: str | None, path=REALISM_CHECK) -> list[str]:
+    """What ``benchmarks/realism_check.py`` measured for this generator version (nothing if not run for it)."""
+    import json
+
+    if not path.is_file():
+        return []
+    res = json.loads(path.read_text())
+    if res.get("generator_version") != version or "digits" not in res:
+        return []
+    cells = []
+    for part, key, what in (("digits", "real_mnist_reframed", "the {n:,} real MNIST {set} digits re-framed the EMNIST way"),
+                            ("letters", "real_emnist_letters_52", "the {n} real EMNIST letters")):
+        s = res.get(part, {}).get(key)
+        if s:
+            where = what.format(n=s["n"], set="test" if res.get("real_set") == "test" else "development (training)")
+            low, high = s["wilson_95"]
+            cells.append(f"{stats.fmt_interval({'mean': s['accuracy'], 'low': low, 'high': high})} on {where}")
+    recipe = res.get("recipe", {})
+    return [f"Trained only on synthetic data (generator v{version}; chollet_convnet, {recipe.get('epochs')} epochs, "
+            f"seed {res.get('seed')}; benchmarks/realism_check.py), a convnet scores " + " and ".join(cells) + "."]
 
 
 def realism_table(stats: dict) -> Table:

@@ -72,3 +72,20 @@ def test_a_record_lacking_a_needed_field_is_an_error_naming_the_file(tmp_path):
     with pytest.raises(RecordError, match=re.escape(str(path)) + ".*'metrics.test_n'"):
         build_report(tmp_path, "quick")
     assert not (tmp_path / "report.md").exists()  # nothing half-written
+
+
+def test_realism_check_results_are_quoted_only_for_the_generator_that_made_the_data(tmp_path):
+    import json
+
+    from emnist_lib import conclusions
+
+    path = tmp_path / "realism_check.json"
+    assert conclusions.realism_check_lines("2.0", path) == []
+    path.write_text(json.dumps({
+        "generator_version": "2.0", "real_set": "test", "seed": 0, "recipe": {"epochs": 5},
+        "digits": {"real_mnist_reframed": {"accuracy": 0.9501, "n": 10000, "wilson_95": [0.9457, 0.9542]}},
+        "letters": {"real_emnist_letters_52": {"accuracy": 38 / 52, "n": 52, "wilson_95": [0.5975, 0.8323]}}}))
+    line, = conclusions.realism_check_lines("2.0", path)
+    assert "95.0% [94.6, 95.4] on the 10,000 real MNIST test digits" in line
+    assert "73.1% [59.8, 83.2] on the 52 real EMNIST letters" in line
+    assert conclusions.realism_check_lines("1.0", path) == []  # another generator's numbers are never quoted
