@@ -108,6 +108,25 @@ def cmd_refresh(args) -> int:
     return refresh_stored_notebooks(args.notebooks)
 
 
+def cmd_search(args) -> int:
+    from . import search
+    from .study import load_split
+
+    if args.trials < 1:
+        raise ValueError(f"--trials must be at least 1 (got {args.trials})")
+    search.get_space(args.space)
+    folder = Path(args.folder) if args.folder else config.REPORT_DIR / args.profile / "search"
+    storage = search.open_storage(args.storage, folder, args.study)
+    ds = load_split(args.split, args.source, args.n_train, 0, args.seed)
+    x_tr, y_tr, x_val, y_val = ds.validation_split(0.1, seed=args.seed)
+    data = search.SearchData(x_tr, y_tr, x_val, y_val, ds.num_classes, ds.provenance)
+    budget = search.Budget(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    out = search.run_worker(args.study, args.space, data, args.trials, storage, budget,
+                            heartbeat_s=args.heartbeat, grace_s=args.grace, seed=args.seed)
+    print(json.dumps(out, indent=1, default=str))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m emnist_lib", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -156,6 +175,26 @@ def build_parser() -> argparse.ArgumentParser:
                         help="every notebook's code path with the profile's settings at a tiny size, into "
                              "build/dry-run-<profile> (a code check, not results)")
     report.set_defaults(func=cmd_report)
+
+    srch = groups.add_parser("search", help="one search worker: run trials of a shared Optuna study until it has N")
+    srch.add_argument("--study", required=True, help="study name (workers with the same name and storage share it)")
+    srch.add_argument("--trials", type=int, required=True, help="finished trials the study should have in all")
+    srch.add_argument("--space", default="cnn", help="search space: cnn | mlp")
+    srch.add_argument("--storage", default=None,
+                      help="postgresql://user:pass@host/db for many machines (or EMNIST_SEARCH_STORAGE); "
+                           "default: a journal file in --folder")
+    srch.add_argument("--folder", default=None, help="journal folder (default: report/<profile>/search)")
+    srch.add_argument("--profile", default="quick", choices=config.PROFILES)
+    srch.add_argument("--split", default="balanced")
+    srch.add_argument("--source", default="auto")
+    srch.add_argument("--n-train", type=int, default=4700, help="training images (0 = all)")
+    srch.add_argument("--epochs", type=int, default=7)
+    srch.add_argument("--batch-size", type=int, default=128)
+    srch.add_argument("--seed", type=int, default=0)
+    srch.add_argument("--heartbeat", type=float, default=10.0, help="seconds between a running trial's heartbeats")
+    srch.add_argument("--grace", type=float, default=30.0,
+                      help="seconds without a heartbeat after which a trial counts as failed and is retried")
+    srch.set_defaults(func=cmd_search)
 
     nbs = groups.add_parser("notebooks", help="re-run notebooks/ with smoke defaults, storing outputs (nbval reference)")
     nbs.add_argument("--notebooks", nargs="*", default=None, help="only these notebooks (e.g. 00 01)")

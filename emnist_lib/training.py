@@ -359,7 +359,8 @@ class _BestWeights(keras.callbacks.Callback):
 def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
           cfg: TrainConfig | None = None, model_kwargs: dict | None = None,
           validation: tuple[np.ndarray, np.ndarray] | None = None, use_cache: bool = True,
-          force: bool = False, verbose="auto", cache_extra: dict | None = None) -> TrainResult:
+          force: bool = False, verbose="auto", cache_extra: dict | None = None,
+          callbacks: list | None = None) -> TrainResult:
     """Compile and fit a model; return it with its history and speed.
 
     Args:
@@ -374,6 +375,8 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
             config, data content, seed); ``force=True`` retrains and overwrites it.
         verbose: "auto" (a progress bar for a person, one line per epoch under
             automation), or 0/1/2 as in Keras.
+        callbacks: extra Keras callbacks (a search's pruning callback); they do not run
+            when a cached model is returned.
     """
     cfg = cfg or TrainConfig()
     model_kwargs = dict(model_kwargs or {})
@@ -430,7 +433,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     val_ds = make_dataset(*validation, cfg.batch_size, shuffle=False, seed=cfg.seed) if validation else None
     monitor = "val_loss" if validation else "loss"
     timer = _Throughput()
-    callbacks = [timer]
+    callbacks = [timer, *(callbacks or [])]
     if cfg.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.early_stopping,
                                                        restore_best_weights=True))

@@ -1,0 +1,177 @@
+"""The Optuna search: shared journal storage, exact trial counts, heartbeat retry after kill -9, bad input.
+
+Workers are real ``python -m emnist_lib search`` processes on tiny synthetic data (a few
+seconds per trial), so the tests exercise what a user runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from emnist_lib import search  # noqa: E402
+
+TINY = ["--split", "digits", "--source", "synthetic", "--n-train", "300", "--batch-size", "64"]
+
+
+def _worker(folder, study, trials, *extra, epochs=2):
+    cmd = [sys.executable, "-m", "emnist_lib", "search", "--study", study, "--trials", str(trials),
+           "--folder", str(folder), *TINY, "--epochs", str(epochs), *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
+def _load(folder, study):
+    storage = search.open_storage(None, folder, study)
+    return optuna.load_study(study_name=study, storage=storage)
+
+
+def _states(study):
+    return [t.state.name for t in study.get_trials(deepcopy=False)]
+
+
+def test_two_workers_share_one_journal_and_finish_exactly(tmp_path):
+    procs = [_worker(tmp_path, "shared", 6), _worker(tmp_path, "shared", 6)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    study = _load(tmp_path, "shared")
+    states = _states(study)
+    finished = [t for t in study.get_trials(deepcopy=False) if t.state.name in search.FINISHED]
+    assert len(finished) == 6, states
+    assert len({t.number for t in finished}) == 6  # nothing duplicated
+    # Every non-finished trial is an explained surplus start, never a lost one.
+    assert all(t.user_attrs.get("surplus") for t in study.get_trials(deepcopy=False) if t.state.name == "FAIL")
+    best = [json.loads(o[0])["best_trial"] for o in outs]
+    # Both workers report the same best trial once both are done (the later one sees everything).
+    assert study.best_trial.number in best
+    record = finished[0].user_attrs["record"]
+    assert record["data"]["source"] == "synthetic" and record["seed"] == 0 and "environment" in record
+
+
+def test_killed_worker_trial_is_failed_by_heartbeat_and_retried(tmp_path):
+    slow = ["--heartbeat", "1", "--grace", "4"]
+    victim = _worker(tmp_path, "crash", 3, *slow, epochs=40)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            running = [t for t in _load(tmp_path, "crash").get_trials(deepcopy=False) if t.state.name == "RUNNING"]
+        except KeyError:  # the study is not created yet
+            running = []
+        if running and running[0].user_attrs.get("heartbeat"):
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the first worker never started a trial")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(30)
+    survivor = _worker(tmp_path, "crash", 3, *slow, epochs=2)
+    out, err = survivor.communicate(timeout=600)
+    assert survivor.returncode == 0, err[-2000:]
+    study = _load(tmp_path, "crash")
+    trials = study.get_trials(deepcopy=False)
+    killed = trials[0]
+    assert killed.state.name == "FAIL"
+    retry = [t for t in trials if t.user_attrs.get("retry_of") == killed.number]
+    assert len(retry) == 1 and retry[0].params == killed.params and retry[0].state.name in search.FINISHED
+    assert sum(t.state.name in search.FINISHED for t in trials) == 3
+
+
+def test_unknown_space_is_an_error(tmp_path):
+    from emnist_lib.cli import main
+
+    assert main(["search", "--study", "x", "--trials", "1", "--space", "resnet", "--folder", str(tmp_path)]) == 2
+    with pytest.raises(search.SearchError, match="unknown search space 'resnet'; choose one of cnn, mlp"):
+        search.get_space("resnet")
+
+
+def test_unreachable_storage_fails_fast_with_a_clear_error(tmp_path):
+    pytest.importorskip("psycopg")
+    start = time.time()
+    with pytest.raises(search.SearchError, match=r"cannot open the search storage postgresql://u:\*\*\*@127\.0\.0\.1:9/db"):
+        search.open_storage("postgresql://u:secret@127.0.0.1:9/db", tmp_path, "x")
+    assert time.time() - start < 15
+
+
+def test_existing_study_with_another_space_names_both(tmp_path):
+    storage = search.open_storage(None, tmp_path, "clash")
+    search.create_or_load("clash", "cnn", storage)
+    with pytest.raises(search.SearchError, match="study 'clash' already exists with search space 'cnn', not 'mlp'"):
+        search.create_or_load("clash", "mlp", storage)
+
+
+# --------------------------------------------------------------------------- a real PostgreSQL server
+def _pg_bin():
+    import glob
+    import shutil
+    from pathlib import Path
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if found:
+        return Path(found[-1]).parent
+    which = shutil.which("pg_ctl")
+    return Path(which).parent if which else None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_url():
+    """A throw-away PostgreSQL server on a free loopback port, run as an unprivileged user."""
+    import pwd
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    pytest.importorskip("psycopg")
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run installs it)")
+    as_user: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="emnist-pg-", dir="/tmp"))
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and no 'postgres' user to run the server as")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", _free_port()
+    try:
+        subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                       check=True, capture_output=True)
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-t", "60",
+                        "-o", f"-p {port} -k {folder} -h 127.0.0.1", "start"], check=True, capture_output=True)
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE search")
+        yield f"postgresql://postgres@127.0.0.1:{port}/search"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_workers_on_a_real_postgresql_server(tmp_path, postgres_url):
+    procs = [_worker(tmp_path, "pg", 4, "--storage", postgres_url) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [[line for line in o[1].splitlines() if "rror" in line]
+                                                      for o in outs]
+    study = optuna.load_study(study_name="pg", storage=postgres_url)
+    finished = [t for t in study.get_trials(deepcopy=False) if t.state.name in search.FINISHED]
+    assert len(finished) == 4 and len({t.number for t in finished}) == 4
+    assert not list(tmp_path.glob("*.journal"))  # nothing went to a journal file
