@@ -126,13 +126,21 @@ def open_storage(url: str | None, folder: Path, study: str, heartbeat_s: float =
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     engine = {"connect_args": {"connect_timeout": 5}} if url.startswith("postgresql") else {}
-    try:
-        return RDBStorage(url, engine_kwargs=engine, heartbeat_interval=int(heartbeat_s), grace_period=int(grace_s),
-                          heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
-    except Exception as err:  # noqa: BLE001 - sqlalchemy, driver and URL errors all mean the same to the user
-        raise SearchError(f"cannot open the search storage {_redact(url)}: {type(err).__name__}: "
-                          f"{str(err).splitlines()[0] if str(err) else ''}. Check the URL, that the server runs and "
-                          "accepts connections, or leave --storage out for a journal file.") from None
+    for attempt in range(4):
+        try:
+            return RDBStorage(url, engine_kwargs=engine, heartbeat_interval=int(heartbeat_s), grace_period=int(grace_s),
+                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
+        except Exception as err:  # noqa: BLE001 - sqlalchemy, driver and URL errors all mean the same to the user
+            # Workers started together on an empty database race to create its tables: try again.
+            message = str(err).lower()
+            racing = attempt < 3 and (type(err).__name__ in ("IntegrityError", "ProgrammingError")
+                                      or "duplicate" in message or "already exists" in message)
+            if not racing:
+                raise SearchError(f"cannot open the search storage {_redact(url)}: {type(err).__name__}: "
+                                  f"{str(err).splitlines()[0] if str(err) else ''}. Check the URL, that the server "
+                                  "runs and accepts connections, or leave --storage out for a journal file.") from None
+            time.sleep(0.5 + attempt)
+    raise AssertionError("unreachable")
 
 
 def _redact(url: str) -> str:
@@ -346,3 +354,48 @@ def summary(study) -> dict:
             "failed": sum(t.state == TrialState.FAIL for t in trials),
             "best_trial": best.number if best else None, "best_value": best.value if best else None,
             "best_params": best.params if best else None}
+
+
+# --------------------------------------------------------------------------- what the search bought
+def expected_max(values, n_max: int | None = None) -> dict[str, list[float]]:
+    """Expected best validation accuracy of ``n`` trials drawn from the observed ones, n = 1..n_max.
+
+    Dodge et al. (2019), "Show Your Work": with the observed values sorted, v_(1) <= ... <= v_(N),
+    E[max of n] = sum_i v_(i) [(i/N)^n - ((i-1)/N)^n] (draws with replacement), and the spread is
+    the standard deviation of that maximum. Returns ``{"n": [...], "mean": [...], "sd": [...]}``.
+    """
+    v = np.sort(np.asarray(values, float))
+    if v.size == 0:
+        raise ValueError("expected_max needs at least one finished trial")
+    big_n = v.size
+    n_max = n_max or big_n
+    i = np.arange(1, big_n + 1)
+    out = {"n": [], "mean": [], "sd": []}
+    for n in range(1, n_max + 1):
+        p = (i / big_n) ** n - ((i - 1) / big_n) ** n
+        mean = float(p @ v)
+        out["n"].append(n)
+        out["mean"].append(mean)
+        out["sd"].append(float(np.sqrt(max(p @ v ** 2 - mean ** 2, 0.0))))
+    return out
+
+
+def history(study) -> list[dict]:
+    """Each finished trial in order: number, state, value (complete ones) and the best so far."""
+    from optuna.trial import TrialState
+
+    rows, best = [], None
+    for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        if t.state.name not in FINISHED:
+            continue
+        if t.state == TrialState.COMPLETE:
+            best = t.value if best is None else max(best, t.value)
+        rows.append({"number": t.number, "state": t.state.name, "value": t.value, "best": best})
+    return rows
+
+
+def importances(study) -> dict[str, float]:
+    """Parameter importances of the complete trials (``optuna.importance``, fANOVA), largest first."""
+    import optuna
+
+    return dict(optuna.importance.get_param_importances(study))
