@@ -121,8 +121,9 @@ def cmd_search(args) -> int:
     x_tr, y_tr, x_val, y_val = ds.validation_split(0.1, seed=args.seed)
     data = search.SearchData(x_tr, y_tr, x_val, y_val, ds.num_classes, ds.provenance)
     budget = search.Budget(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    fixed = {"filters": args.filters} if args.space == "cnn" else {}
     out = search.run_worker(args.study, args.space, data, args.trials, storage, budget,
-                            heartbeat_s=args.heartbeat, grace_s=args.grace, seed=args.seed)
+                            heartbeat_s=args.heartbeat, grace_s=args.grace, seed=args.seed, fixed_model=fixed)
     print(json.dumps(out, indent=1, default=str))
     return 0
 
@@ -190,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     srch.add_argument("--n-train", type=int, default=4700, help="training images (0 = all)")
     srch.add_argument("--epochs", type=int, default=7)
     srch.add_argument("--batch-size", type=int, default=128)
+    srch.add_argument("--filters", type=int, nargs="+", default=[32, 64], help="the CNN's conv channels (not searched)")
     srch.add_argument("--seed", type=int, default=0)
     srch.add_argument("--heartbeat", type=float, default=10.0, help="seconds between a running trial's heartbeats")
     srch.add_argument("--grace", type=float, default=30.0,

@@ -448,6 +448,10 @@ def section_04(records: list[dict]) -> Section:
                                 ["setting", "fold accuracy, mean [95% CI]", "convergence"], rows))
         sec.comparisons += cv_comps
         sec.conclusions += [f"Cross-validation: {stats.verdict(c)}." for c in cv_comps]
+    found = next((r for r in _of(records, nb) if r["name"] == "search"), None)
+    if found:
+        sec.tables.append(search_table(found))
+        sec.conclusions.append(search_sentence(found))
     best = next((r for r in _of(records, nb) if r["name"] == "best_cnn"), None)
     if best:
         sec.conclusions.append(f"Selected for notebook 08: {record_field(best, 'extra.from')} "
@@ -455,6 +459,30 @@ def section_04(records: list[dict]) -> Section:
     sec.threats = _threats(runs, ["One factor at a time from one baseline: interactions between factors are not "
                                   "measured."])
     return sec
+
+
+def search_table(rec: dict) -> Table:
+    """The search's best trial, its settings and the most important parameters."""
+    m = rec["metrics"]
+    rows = [["trials finished (complete / pruned)", f"{m['complete'] + m['pruned']} ({m['complete']} / {m['pruned']})"],
+            ["best validation accuracy", f"{_pct(m['best_value'])} (trial {m['best_trial']})"]]
+    rows += [[f"best trial: {k}", f"{v:.3g}" if isinstance(v, float) else str(v)]
+             for k, v in (m.get("best_params") or {}).items()]
+    ranked = sorted((m.get("importances") or {}).items(), key=lambda kv: -kv[1])
+    rows += [[f"importance: {k}", f"{v:.2f}"] for k, v in ranked[:5]]
+    return Table(f"Optuna search of the {rec['config']['space'].upper()} (TPE sampler, median pruning; importances: "
+                 "optuna.importance, fANOVA)", ["", "value"], rows)
+
+
+def search_sentence(rec: dict) -> str:
+    """What the search budget bought: the expected best accuracy after 1 trial and after all (Dodge et al. 2019)."""
+    m = rec["metrics"]
+    curve = m["expected_max"]
+    n = len(curve["mean"])
+    return (f"Search: {m['complete'] + m['pruned']} trials ({m['pruned']} pruned early); the expected best validation "
+            f"accuracy grows from {_pct(curve['mean'][0])} (sd {100 * curve['sd'][0]:.1f} points) with one trial to "
+            f"{_pct(curve['mean'][-1])} (sd {100 * curve['sd'][-1]:.1f}) with {n} (figure search_expected_max); "
+            "its best trial joined the cross-validation.")
 
 
 # --------------------------------------------------------------------------- 05

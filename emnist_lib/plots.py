@@ -233,3 +233,35 @@ def real_vs_synthetic(rows: Sequence[tuple[str, np.ndarray, np.ndarray]], headin
     axes[0, 0].set_title(f"{heading}\nsynthetic (left) | real (right)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def search_history(rows: Sequence[dict], heading: str, synthetic: bool):
+    """Each finished trial's validation accuracy (pruned ones marked) and the best so far."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    done = [r for r in rows if r["state"] == "COMPLETE"]
+    pruned = [r for r in rows if r["state"] == "PRUNED"]
+    ax.scatter([r["number"] for r in done], [r["value"] for r in done], s=18, label="complete")
+    if pruned:
+        ax.scatter([r["number"] for r in pruned], [0.0] * len(pruned), marker="x", color="grey", s=18,
+                   label="pruned (stopped early)")
+    ax.step([r["number"] for r in rows], [r["best"] if r["best"] is not None else np.nan for r in rows],
+            where="post", color="C1", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(title(heading, synthetic), fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def expected_max_curve(curve: dict, heading: str, synthetic: bool):
+    """Expected best validation accuracy against the number of trials, with +-1 sd (Dodge et al. 2019)."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    n, mean, sd = (np.asarray(curve[k], float) for k in ("n", "mean", "sd"))
+    ax.plot(n, mean, color="C0")
+    ax.fill_between(n, mean - sd, mean + sd, alpha=0.25, color="C0")
+    ax.set_xlabel("number of trials")
+    ax.set_ylabel("expected best validation accuracy")
+    ax.set_title(title(heading, synthetic), fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -135,7 +135,7 @@ def check_budgets(profile: str, plan: list[tuple[Path, dict]]) -> None:
 
 # A dry run keeps a profile's every setting (models, widths, ablations, folds) and shrinks only
 # what costs time: data sizes, epochs and seeds.
-DRY_SIZES = {"n_train": 940, "n_test": 235, "letters_train": 260, "letters_test": 130, "balanced_train": 470,
+DRY_SIZES = {"search_trials": 2, "n_train": 940, "n_test": 235, "letters_train": 260, "letters_test": 130, "balanced_train": 470,
              "balanced_test": 235, "mnist_train": 200, "mnist_test": 100}
 
 

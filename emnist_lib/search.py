@@ -51,7 +51,6 @@ def cnn_space(trial) -> tuple[str, dict, dict]:
     """The CNN: initialisation, activation, optimizer, learning rate and schedule, batch norm,
     augmentation, L1/L2, dropout, early stopping and pooling. Returns (builder, model kwargs, config)."""
     model = {
-        "filters": (32, 64),
         "pooling": trial.suggest_categorical("pooling", ["max", "average", "strided"]),
         "batch_norm": trial.suggest_categorical("batch_norm", [False, True]),
         "dropout": trial.suggest_float("dropout", 0.0, 0.5),
@@ -202,8 +201,10 @@ class _Surplus(Exception):
 
 
 def make_objective(space: str, data: SearchData, budget: Budget, n_trials: int, heartbeat_s: float,
-                   own_heartbeat: bool):
-    """The function Optuna calls per trial: best validation accuracy of one training run."""
+                   own_heartbeat: bool, fixed_model: dict | None = None):
+    """The function Optuna calls per trial: best validation accuracy of one training run.
+
+    ``fixed_model`` holds builder arguments the search does not vary (the CNN's channels)."""
     import optuna
     from optuna_integration import KerasPruningCallback
 
@@ -217,6 +218,7 @@ def make_objective(space: str, data: SearchData, budget: Budget, n_trials: int, 
             trial.set_user_attr("surplus", True)
             raise _Surplus()
         model, model_kwargs, cfg_kwargs = build(trial)
+        model_kwargs = {**(fixed_model or {}), **model_kwargs}
         cfg = TrainConfig(**cfg_kwargs, epochs=budget.epochs, batch_size=budget.batch_size, seed=budget.seed,
                           validation_fraction=0.0)
         trial.set_user_attr("record", {"model": model, "model_kwargs": {k: list(v) if isinstance(v, tuple) else v
@@ -302,7 +304,8 @@ def create_or_load(name: str, space: str, storage, seed: int = 0):
 
 
 def run_worker(name: str, space: str, data: SearchData, n_trials: int, storage, budget: Budget = Budget(),
-               heartbeat_s: float = HEARTBEAT_S, grace_s: float = GRACE_S, seed: int = 0) -> dict:
+               heartbeat_s: float = HEARTBEAT_S, grace_s: float = GRACE_S, seed: int = 0,
+               fixed_model: dict | None = None) -> dict:
     """Run trials of study ``name`` until it has ``n_trials`` finished (complete or pruned) ones.
 
     Start as many workers as there are machines or GPUs, on the same storage; each one
@@ -320,7 +323,7 @@ def run_worker(name: str, space: str, data: SearchData, n_trials: int, storage, 
         failed = optuna.storages.fail_stale_trials(study)  # RDBStorage: its heartbeat, its retry callback
         return bool(failed)
 
-    objective = make_objective(space, data, budget, n_trials, heartbeat_s, own_heartbeat)
+    objective = make_objective(space, data, budget, n_trials, heartbeat_s, own_heartbeat, fixed_model)
     while _finished(study) < n_trials:
         reap()
         study.optimize(objective, n_trials=1, catch=(_Surplus,), gc_after_trial=True)
@@ -340,6 +343,14 @@ def _wait_for_running(study, n_trials: int, grace_s: float, reap: Callable[[], b
         time.sleep(min(2.0, grace_s / 4))
         if reap():
             return
+
+
+def best_setup(study) -> dict:
+    """The best complete trial as a training setup: ``{"model", "model_kwargs", "train", "trial"}``."""
+    best = study.best_trial
+    rec = best.user_attrs["record"]
+    return {"model": rec["model"], "model_kwargs": rec["model_kwargs"], "train": rec["config"],
+            "trial": best.number, "value": best.value}
 
 
 def summary(study) -> dict:

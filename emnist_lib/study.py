@@ -232,9 +232,10 @@ def pick_best(study: Study, metric: str, groups: list[str]) -> dict:
 
 
 def select_by_cv(study: Study, ds: Dataset, ablations: dict, model: str, base_kwargs: dict, base_cfg,
-                 seeds: list[int], n_candidates: int, k: int, seed: int):
-    """k-fold cross-validation of the baseline and the ``n_candidates`` best converged ablations
-    (by mean validation accuracy over seeds); records ``cv__<name>`` (fold accuracies,
+                 seeds: list[int], n_candidates: int, k: int, seed: int, extra: list[dict] | None = None):
+    """k-fold cross-validation of the baseline, the ``n_candidates`` best converged ablations
+    (by mean validation accuracy over seeds) and the ``extra`` candidates (the search's best:
+    ``{"name", "model", "model_kwargs", "train"}``); records ``cv__<name>`` (fold accuracies,
     convergence) and ``best_cnn`` (the converged candidate with the highest mean). Returns
     ``(table, best_name)``."""
     from . import analysis, stats
@@ -246,6 +247,7 @@ def select_by_cv(study: Study, ds: Dataset, ablations: dict, model: str, base_kw
     candidates = [{"name": n, "model": model, "model_kwargs": {**base_kwargs, **ablations[n].get("model_kwargs", {})},
                    "train": {**asdict(replace(base_cfg, **ablations[n].get("train", {}))), "seed": seed}}
                   for n in chosen]
+    candidates += [{**c, "train": {**asdict(replace(base_cfg, **c["train"])), "seed": seed}} for c in extra or []]
     table, _ = cross_validate(candidates, ds.x_train, ds.y_train, ds.num_classes, k=k, seed=seed)
     for row in table.to_dict("records"):
         cand = next(c for c in candidates if c["name"] == row["name"])
@@ -267,6 +269,55 @@ def select_by_cv(study: Study, ds: Dataset, ablations: dict, model: str, base_kw
                  config={"model": model, "model_kwargs": cand["model_kwargs"], "train": cand["train"]},
                  extra={"from": best["name"], "why": why})
     return table, best["name"]
+
+
+def run_search(study: Study, ds: Dataset, space: str, n_trials: int, base_kwargs: dict, base_cfg, seed: int) -> dict:
+    """An Optuna search of ``space`` at this notebook's budget (:mod:`emnist_lib.search`), on a
+    seeded validation split of the training set, in a fresh journal file under the output folder.
+
+    Records every finished trial (``search__trial<N>``, group ``search``) and ``search``
+    (counts, best trial, importances, expected best accuracy against the number of trials),
+    saves the optimization history and the expected-best curve, and returns the best trial as
+    a candidate for :func:`select_by_cv` (name ``search_best``).
+    """
+    from . import search
+
+    folder = study.output_dir / "search"
+    path = search.journal_path(folder, study.notebook)
+    path.unlink(missing_ok=True)  # a notebook run is a fresh search; the CLI resumes instead
+    storage = search.open_storage(f"journal:{path}", folder, study.notebook)
+    x_tr, y_tr, x_val, y_val = ds.validation_split(0.1, seed=seed)
+    data = search.SearchData(x_tr, y_tr, x_val, y_val, ds.num_classes, ds.provenance)
+    budget = search.Budget(epochs=base_cfg.epochs, batch_size=base_cfg.batch_size or 128, seed=seed)
+    fixed = {k: v for k, v in base_kwargs.items() if k in ("filters", "kernel_size", "dense_units")}
+    summary = search.run_worker(study.notebook, space, data, n_trials, storage, budget, seed=seed, fixed_model=fixed)
+    s = search.create_or_load(study.notebook, space, storage, seed)
+    for t in s.get_trials(deepcopy=False):
+        if t.state.name not in search.FINISHED:
+            continue
+        rec, res = t.user_attrs.get("record", {}), t.user_attrs.get("result", {})
+        study.record(f"search__trial{t.number}", ds, {"val_accuracy": t.value if t.state.name == "COMPLETE" else None,
+                                                      "state": t.state.name, "epochs_run": len(t.intermediate_values)},
+                     config={"model": rec.get("model"), "model_kwargs": rec.get("model_kwargs"), "train": rec.get("config"),
+                             "params": t.params}, seed=seed, group="search", variant=f"trial {t.number}",
+                     convergence=res.get("convergence"))
+    values = [t.value for t in s.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    curve = search.expected_max(values, n_trials)
+    try:
+        importance = search.importances(s)
+    except (RuntimeError, ValueError, ZeroDivisionError):  # too few complete trials to tell
+        importance = {}
+    best = search.best_setup(s)
+    study.record("search", ds, {**summary, "expected_max": curve, "importances": importance,
+                                "epochs_budget": base_cfg.epochs},
+                 config={"space": space, "trials": n_trials, "sampler": "TPE", "pruner": "median",
+                         "model": best["model"], "model_kwargs": best["model_kwargs"], "train": best["train"]},
+                 seed=seed)
+    study.save_figure(plots.search_history(search.history(s), f"Search of the {space.upper()} ({n_trials} trials)",
+                                           ds.is_synthetic), "search_history")
+    study.save_figure(plots.expected_max_curve(curve, "Expected best validation accuracy vs trials",
+                                               ds.is_synthetic), "search_expected_max")
+    return {"name": "search_best", "model": best["model"], "model_kwargs": best["model_kwargs"], "train": best["train"]}
 
 
 def selected_setup(study: Study, notebook: str, record: str, model: str, epochs: int, batch_size: int) -> dict:

@@ -89,3 +89,17 @@ def test_realism_check_results_are_quoted_only_for_the_generator_that_made_the_d
     assert "95.0% [94.6, 95.4] on the 10,000 real MNIST test digits" in line
     assert "73.1% [59.8, 83.2] on the 52 real EMNIST letters" in line
     assert conclusions.realism_check_lines("1.0", path) == []  # another generator's numbers are never quoted
+
+
+def test_search_section_ranks_importances_and_words_the_expected_best():
+    from emnist_lib import conclusions, search
+
+    curve = search.expected_max([0.2, 0.4, 0.6], 3)
+    rec = {"config": {"space": "cnn"}, "metrics": {
+        "complete": 3, "pruned": 1, "best_value": 0.6, "best_trial": 2, "best_params": {"dropout": 0.25},
+        "importances": {"augment": 0.2, "dropout": 0.5, "pooling": 0.3}, "expected_max": curve}}
+    table = conclusions.search_table(rec)
+    assert [r[0] for r in table.rows if r[0].startswith("importance")] == [
+        "importance: dropout", "importance: pooling", "importance: augment"]
+    sentence = conclusions.search_sentence(rec)
+    assert "4 trials (1 pruned early)" in sentence and "from 40.0%" in sentence and "with 3" in sentence
