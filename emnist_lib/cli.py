@@ -6,6 +6,10 @@
     data verify   check files in the data dir against the official checksums
     report        run the study's notebooks and build the report (--profile)
     notebooks     refresh the stored smoke outputs of notebooks/ (the nbval reference)
+    search        one worker of a shared Optuna hyperparameter search
+    predict       classify image files with a trained model (default: the best CNN of the newest report)
+    serve         a drawing page and JSON API on 127.0.0.1 (FastAPI + uvicorn)
+    export        SavedModel (TF Serving) or TFLite (optionally int8), checked against the Keras model
 """
 
 from __future__ import annotations
@@ -128,6 +132,68 @@ def cmd_search(args) -> int:
     return 0
 
 
+def cmd_predict(args) -> int:
+    from .card import describe
+    from .inference import ImageError, Predictor, prepare
+
+    if args.top < 1:
+        raise ValueError(f"--top must be at least 1 (got {args.top})")
+    predictor = Predictor(args.model)
+    card = predictor.card
+    if not args.json:
+        print(f"model: {predictor.path}\n       {describe(card)}")
+        if card["data"].get("synthetic"):
+            print("       note: " + card["data"]["note"])
+    out, failed = [], 0
+    for name in args.images:
+        try:
+            image = prepare(name)
+        except ImageError as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+            out.append({"image": name, "error": str(exc)})
+            continue
+        if args.save_input:
+            from PIL import Image
+
+            folder = Path(args.save_input)
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(folder / f"{Path(name).stem}_28x28.png")
+        top = predictor.classify(image, args.top)
+        out.append({"image": name, "top": top})
+        if not args.json:
+            print(f"{name}: " + "  ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in top))
+    if args.json:
+        print(json.dumps({"model": str(predictor.path), "card": {k: card[k] for k in ("name", "split", "data", "test")},
+                          "predictions": out}, indent=1, default=float))
+    return 2 if failed else 0
+
+
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host}: other machines can reach this server", file=sys.stderr)
+    serve(args.model, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import MIN_INT8_AGREEMENT, export
+
+    res = export(args.model, args.format, args.out, quantize=args.quantize, n_check=args.check_images)
+    c = res["check"]
+    print(f"exported {res['card']} as {res['format']}{' (int8)' if res['quantized_int8'] else ''} to {res['export']} "
+          f"({res['size_bytes'] / 1e6:.2f} MB, {res['seconds']:.1f} s)")
+    print(f"check on {c['images']} {c['source']} {c['split']} test images: top-1 agreement with Keras "
+          f"{100 * c['top1_agreement']:.2f}%; accuracy {100 * c['accuracy_export']:.2f}% (Keras "
+          f"{100 * c['accuracy_keras']:.2f}%); details in {res['export']}.json")
+    if res["quantized_int8"] and c["top1_agreement"] < MIN_INT8_AGREEMENT:
+        print(f"warning: int8 agreement below {100 * MIN_INT8_AGREEMENT:.0f}%: prefer the float export", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m emnist_lib", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -197,6 +263,30 @@ def build_parser() -> argparse.ArgumentParser:
     srch.add_argument("--grace", type=float, default=30.0,
                       help="seconds without a heartbeat after which a trial counts as failed and is retried")
     srch.set_defaults(func=cmd_search)
+
+    model_help = "a .keras file with its .card.json beside it (default: report/full, else report/quick, final_cnn)"
+    pred = groups.add_parser("predict", help="classify image files (PNG/JPEG/BMP, any size, either polarity)")
+    pred.add_argument("images", nargs="+", metavar="IMAGE", help="image files, one handwritten character each")
+    pred.add_argument("--model", default=None, help=model_help)
+    pred.add_argument("--top", type=int, default=5, help="how many classes to show (default 5)")
+    pred.add_argument("--json", action="store_true", help="print JSON")
+    pred.add_argument("--save-input", default=None, metavar="DIR",
+                      help="also write the 28x28 image the model saw for each file into DIR")
+    pred.set_defaults(func=cmd_predict)
+
+    srv = groups.add_parser("serve", help="a drawing page and JSON API (POST /predict, GET /health)")
+    srv.add_argument("--model", default=None, help=model_help)
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.set_defaults(func=cmd_serve)
+
+    exp = groups.add_parser("export", help="SavedModel for TF Serving or TFLite for mobile, checked against Keras")
+    exp.add_argument("--format", required=True, choices=("savedmodel", "tflite"))
+    exp.add_argument("--quantize", action="store_true", help="int8 weights and activations (tflite only)")
+    exp.add_argument("--model", default=None, help=model_help)
+    exp.add_argument("--out", default=None, help="output path (default: models/export/<name>.<format> beside the model)")
+    exp.add_argument("--check-images", type=int, default=1000, help="test images of the agreement check")
+    exp.set_defaults(func=cmd_export)
 
     nbs = groups.add_parser("notebooks", help="re-run notebooks/ with smoke defaults, storing outputs (nbval reference)")
     nbs.add_argument("--notebooks", nargs="*", default=None, help="only these notebooks (e.g. 00 01)")

@@ -56,11 +56,16 @@ class Study:
             convergence=convergence or (result.convergence if result else None))
         return results.write_record(self.results, rec)
 
-    def save_model(self, model, name: str) -> Path:
-        """Save a trained model as ``models/<name>.keras`` in the output folder."""
+    def save_model(self, model, name: str, card: dict | None = None) -> Path:
+        """Save a trained model as ``models/<name>.keras`` in the output folder (atomically), with
+        its model card ``models/<name>.card.json`` when one is given (:mod:`emnist_lib.card`)."""
+        from .card import card_path, save_model, write_card
+
         path = self.output_dir / "models" / f"{name}.keras"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
+        card_path(path).unlink(missing_ok=True)  # never a card that describes an older model
+        save_model(model, path)
+        if card is not None:
+            write_card(path, card)
         return path
 
     def find_record(self, notebook: str, name: str) -> dict | None:
@@ -428,12 +433,16 @@ def transfer_kfold(study: Study, source_model, target: Dataset, cfg, k: int = 3,
 def final_runs(study: Study, ds: Dataset, setups: dict, seeds: list[int]):
     """Train each selected setup with every seed on the training data, evaluate once on the test set
     (all metrics, per-image correctness for McNemar), record ``final__<name>__seed<k>``; save the first
-    seed's models. Returns ``({name: (result, proba, metrics)} for the first seed, rows)``."""
+    seed's models with a model card each (``models/final_<name>.keras`` and ``.card.json``: split, class
+    names, input convention, data source, test metrics with intervals). Returns
+    ``({name: (result, proba, metrics)} for the first seed, rows)``."""
+    from .card import build_card
     from .evaluation import metrics_from_proba, predict_proba
     from .training import TrainConfig, train
 
     first, rows = {}, []
     for name, setup in setups.items():
+        records = []
         for seed in seeds:
             cfg = TrainConfig(**{**setup["train"], "seed": seed})
             res = train(setup["model"], ds.x_train, ds.y_train, ds.num_classes, cfg, setup["model_kwargs"], verbose=0)
@@ -442,13 +451,20 @@ def final_runs(study: Study, ds: Dataset, setups: dict, seeds: list[int]):
             metrics = {**fit_metrics(res), **{f"test_{k}": v for k, v in m.items()
                                               if seed == seeds[0] or k not in ("per_class", "confusion")},
                        "test_correct": results.pack_correct(proba.argmax(1) == ds.y_test)}
-            study.record(f"final__{name}__seed{seed}", ds, metrics, result=res, seed=seed, group="final", variant=name,
-                         config={"model": setup["model"], "model_kwargs": setup["model_kwargs"], "train": asdict(cfg)},
-                         extra={"from": setup["from"]})
+            path = study.record(f"final__{name}__seed{seed}", ds, metrics, result=res, seed=seed, group="final",
+                                variant=name, extra={"from": setup["from"]},
+                                config={"model": setup["model"], "model_kwargs": setup["model_kwargs"],
+                                        "train": asdict(cfg)})
+            records.append(json.loads(path.read_text()))
             rows.append({"model": name, "seed": seed, **{k: m[k] for k in ("accuracy", "precision_macro", "recall_macro",
                                                                             "f1_macro", "top_k_accuracy")},
                          "status": res.convergence["status"]})
             if seed == seeds[0]:
-                first[name] = (res, proba, m)
-                study.save_model(res.model, f"final_{name}")
+                first[name] = (res, proba, m, cfg)
+        res, _, _, cfg = first[name]
+        first[name] = first[name][:3]
+        card = build_card(name=f"final_{name}", model=res.model, model_name=setup["model"],
+                          model_kwargs=setup["model_kwargs"], train_config=asdict(cfg), dataset=ds, records=records,
+                          saved_seed=seeds[0], selected_from=setup["from"], profile=study.output_dir.name)
+        study.save_model(res.model, f"final_{name}", card)
     return first, rows
