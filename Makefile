@@ -10,7 +10,7 @@ STAMP   := $(VENV)/.installed-$(REQ_HASH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv test test-fast report smoke notebooks bench lint clean
+.PHONY: venv test test-fast report smoke notebooks bench lint lab clean
 
 venv: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP):
 ## make test: unit tests, notebook hygiene, and the stored notebooks under nbval.
 test: $(STAMP)
 	$(PY) -m pytest -q tests
-	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	EMNIST_PROGRESS=0 $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout 600 notebooks
 
 ## make test-fast: unit tests without the slow ones.
@@ -42,6 +42,11 @@ smoke: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+
+## make lab: JupyterLab on the notebooks with this project's kernel (.venv), on 127.0.0.1 only.
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks \
+		--MappingKernelManager.default_kernel_name=python3
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

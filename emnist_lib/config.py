@@ -17,6 +17,9 @@ Environment variables:
     ``1`` makes ``source="auto"`` never try the network.
 ``EMNIST_SHARED_DATA``
     Optional folder with real sample files (used by tests; skipped if absent).
+``EMNIST_PROGRESS``
+    ``0`` hides progress bars (the report runner and ``make test`` set it, so executed
+    notebooks hold results, not bars); otherwise they show, as widgets in JupyterLab.
 """
 
 from __future__ import annotations
@@ -58,6 +61,18 @@ def model_cache_dir() -> Path:
 def offline() -> bool:
     """True when ``EMNIST_OFFLINE`` asks ``auto`` never to touch the network."""
     return os.environ.get("EMNIST_OFFLINE", "").lower() in {"1", "true", "yes"}
+
+
+def progress_enabled() -> bool:
+    """Progress bars on unless ``EMNIST_PROGRESS=0``."""
+    return os.environ.get("EMNIST_PROGRESS", "1").lower() not in {"0", "false", "no"}
+
+
+def progress(iterable=None, **kwargs):
+    """A tqdm progress bar (a widget in JupyterLab, text in a terminal), hidden when ``EMNIST_PROGRESS=0``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, disable=not progress_enabled(), **kwargs)
 
 
 def shared_data_dir() -> Path | None:

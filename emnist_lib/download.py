@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from .errors import ChecksumError, DownloadError
 from .fileio import atomic_path

@@ -4,7 +4,7 @@
 Serving loads). ``tflite``: the TFLite converter (mobile), optionally ``quantize``d to int8 weights
 and activations, calibrated on training images of the model's own split. Every export is checked
 on a fixed batch of that split's test images: top-1 agreement with the Keras model and both
-accuracies go into ``export.json`` beside it, with the model card.
+accuracies go into ``<export>.json`` beside it, with the model card.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def export(model_path: str | Path | None, fmt: str, out: str | Path | None = Non
         work.mkdir(parents=True)
         model.export(str(saved), format="tf_saved_model", verbose=False)
         if fmt == "savedmodel":
-            proba = np.asarray(tf.saved_model.load(str(saved)).serve(tf.constant(x, tf.float32)), np.float64)
+            reloaded = tf.saved_model.load(str(saved))  # as TF Serving would: the SavedModel alone, no Keras
+            proba = np.asarray(reloaded.serve(tf.constant(x, tf.float32)), np.float64)
             artifact = saved
         else:
             converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))

@@ -184,6 +184,7 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
     (:func:`dry_run_params`) into ``build/dry-run-<profile>``: a check of the code, not results."""
     import papermill as pm
 
+    os.environ.setdefault("EMNIST_PROGRESS", "0")  # the kernels inherit it: executed notebooks hold no bars
     out = config.output_dir(profile)
     if dry_run and not os.environ.get("EMNIST_OUTPUT_DIR"):
         out = config.BUILD_DIR / f"dry-run-{profile}"  # never over a profile's real results
@@ -232,6 +233,7 @@ def refresh_stored_notebooks(selected: list[str] | None = None, timeout: int = 1
 
     import papermill as pm
 
+    os.environ.setdefault("EMNIST_PROGRESS", "0")
     tmp = config.BUILD_DIR / "refresh"
     tmp.mkdir(parents=True, exist_ok=True)
     for path in notebook_paths(selected):

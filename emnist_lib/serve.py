@@ -10,8 +10,6 @@
                    the 28x28 the model saw. Bad input is a 4xx with a message, never a crash.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import io
@@ -95,7 +93,9 @@ def parse_request(body: bytes, content_type: str) -> np.ndarray:
 
 
 def create_app(predictor: Predictor, max_body: int = MAX_BODY):
+    # (no `from __future__ import annotations` in this module: FastAPI reads the route annotations)
     from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse
     from starlette.concurrency import run_in_threadpool
 
@@ -107,6 +107,11 @@ def create_app(predictor: Predictor, max_body: int = MAX_BODY):
     @app.exception_handler(BadRequest)
     async def bad_request(_request, exc: BadRequest):
         return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(_request, exc: RequestValidationError):
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return JSONResponse({"error": f"bad request parameter ({where})"}, status_code=422)
 
     @app.exception_handler(ImageError)
     async def bad_image(_request, exc: ImageError):

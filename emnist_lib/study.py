@@ -170,10 +170,12 @@ def run_seeds(study: Study, ds: Dataset, variants: dict, seeds: list[int], group
     rows, histories = [], {}
     x_test = ds.x_test if x_test is None else x_test
     y_test = ds.y_test if y_test is None else y_test
+    bar = config.progress(total=len(variants) * len(seeds), desc=group, unit="run")
     for name, change in variants.items():
         model_name = change.get("model", model)
         kwargs = {**(base_kwargs or {}), **change.get("model_kwargs", {})}
         for seed in seeds:
+            bar.set_postfix_str(f"{name}, seed {seed}")
             cfg = replace(base_cfg, **{**change.get("train", {}), "seed": seed})
             res = train(model_name, ds.x_train, ds.y_train, ds.num_classes, cfg, kwargs, verbose=0)
             metrics = fit_metrics(res)
@@ -191,6 +193,8 @@ def run_seeds(study: Study, ds: Dataset, variants: dict, seeds: list[int], group
                   flush=True)
             if seed == seeds[0]:
                 histories[name] = res.history
+            bar.update()
+    bar.close()
     return rows, histories
 
 

@@ -107,3 +107,71 @@ def http_server():
     yield serve
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def study_model(tmp_path_factory) -> Path:
+    """A small CNN trained and saved by the study's own ``final_runs`` (so it carries the model card
+    notebook 08 writes): Chollet's convnet on 3,000 synthetic EMNIST digits, 3 epochs, two seeds."""
+    from emnist_lib.study import Study, final_runs, load_split
+
+    env = pytest.MonkeyPatch()
+    env.setenv("EMNIST_CACHE_DIR", str(_session_cache(tmp_path_factory)))
+    env.setenv("EMNIST_DATA_DIR", str(tmp_path_factory.mktemp("model-data")))
+    env.setenv("EMNIST_OFFLINE", "1")
+    try:
+        out = tmp_path_factory.mktemp("study")
+        ds = load_split("mnist", "synthetic", 3000, 500, 0)
+        study = Study("08_final_evaluation", out, 0)
+        study.results.mkdir(parents=True)
+        setups = {"cnn": {"model": "chollet_convnet", "model_kwargs": {}, "from": "test",
+                          "train": {"epochs": 3, "batch_size": 64}}}
+        final_runs(study, ds, setups, [0, 1])
+    finally:
+        env.undo()
+    return out / "models" / "final_cnn.keras"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(study_model, tmp_path):
+    """``python -m emnist_lib serve --model <study_model>`` on a free loopback port (default host),
+    as a user starts it; yields ``(base_url, process)`` once /health answers."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "emnist_lib", "serve", "--model", str(study_model), "--port",
+                             str(port)], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"serve exited with {proc.returncode}:\n{(tmp_path / 'serve.log').read_text()}")
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("serve did not answer /health within 90 s") from None
+                time.sleep(0.3)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
