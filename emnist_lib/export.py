@@ -23,7 +23,7 @@ from .fileio import write_text_atomic
 
 FORMATS = ("savedmodel", "tflite")
 CHECK_IMAGES = 1000  # test images of the fixed agreement batch
-CALIBRATION_IMAGES = 500  # training images the int8 converter calibrates on
+CALIBRATION_IMAGES = 2000  # training images the int8 converter calibrates on
 MIN_INT8_AGREEMENT = 0.98
 
 
@@ -36,9 +36,11 @@ def check_data(card: dict, n_test: int = CHECK_IMAGES, n_calibration: int = CALI
 
     split = card["split"]
     source = "nist" if card["data"].get("source") == "nist" and nist_available(get_split(split)) else "synthetic"
-    ds = load_split(split, source, n_calibration, n_test, seed)
+    # fixed sizes, so the check images are the same whatever is asked for (synthetic data depends on the size)
+    pool_train, pool_test = max(CALIBRATION_IMAGES, n_calibration), max(CHECK_IMAGES, n_test)
+    ds = load_split(split, source, pool_train, pool_test, seed)
     if not ds.is_synthetic:
-        ds = ds.subset(n_calibration, n_test, seed=seed)
+        ds = ds.subset(pool_train, pool_test, seed=seed)
     return ds.x_train[:n_calibration], ds.x_test[:n_test], ds.y_test[:n_test], ds.source
 
 

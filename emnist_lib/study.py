@@ -68,6 +68,18 @@ class Study:
             write_card(path, card)
         return path
 
+    def saved_models(self) -> list[Path]:
+        """Print each saved model with its card's summary and how to use it; returns their paths."""
+        from .card import describe, read_card
+
+        paths = sorted((self.output_dir / "models").glob("*.keras"))
+        for path in paths:
+            print(f"{path.relative_to(self.output_dir)}: {describe(read_card(path))}")
+        if paths:
+            print("use them: python -m emnist_lib predict IMAGE --model <path> | serve | export (README: "
+                  "'Use the trained models')")
+        return paths
+
     def find_record(self, notebook: str, name: str) -> dict | None:
         """Another notebook's record (notebooks share records, never variables)."""
         path = self.results / f"{notebook}__{name}.json"
