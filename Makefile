@@ -46,7 +46,7 @@ bench: $(STAMP)
 ## make lab: JupyterLab on the notebooks with this project's kernel (.venv), on 127.0.0.1 only.
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks \
-		--MappingKernelManager.default_kernel_name=python3
+		--MappingKernelManager.default_kernel_name=python3 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
