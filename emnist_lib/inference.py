@@ -34,7 +34,7 @@ WORK_SIDE = 512  # images are shrunk to at most this many pixels a side before a
 TARGET_STROKE = 2.5  # EMNIST stroke width in pixels of the 28x28 frame (realism.stroke_width on real data)
 SPECK_FRACTION = 0.02  # ink pieces smaller than this share of all ink are noise
 MIN_CONTRAST = 0.08  # ink must differ from the background by this much of the 0..1 range
-FORMATS = ("PNG", "JPEG", "MPO", "BMP", "GIF", "TIFF", "WEBP")  # MPO: many phone cameras' JPEGs
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")  # JPEG includes phone cameras' MPO files
 
 
 class ImageError(EmnistError, ValueError):

@@ -117,6 +117,11 @@ def create_app(predictor: Predictor, max_body: int = MAX_BODY):
     async def bad_image(_request, exc: ImageError):
         return JSONResponse({"error": str(exc)}, status_code=422)
 
+    @app.exception_handler(Exception)
+    async def unexpected(_request, exc: Exception):  # a bug, not bad input: say so, keep serving
+        return JSONResponse({"error": f"internal error ({type(exc).__name__}: {exc}); please report it"},
+                            status_code=500)
+
     @app.get("/", response_class=HTMLResponse)
     async def index():
         return html

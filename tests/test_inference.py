@@ -278,3 +278,11 @@ def test_predict_without_a_model_says_how_to_get_one(monkeypatch, tmp_path, caps
     monkeypatch.delenv("EMNIST_OUTPUT_DIR", raising=False)
     assert main(["predict", str(tmp_path / "x.png")]) == 2
     assert "Run 'make report'" in capsys.readouterr().err
+
+
+def test_a_phone_cameras_mpo_jpeg_is_read():
+    page = np.stack([big_glyph(300, 300, 40, 40, 220, dark_on_light=True)] * 3, -1)
+    buf = io.BytesIO()
+    Image.fromarray(page).save(buf, "MPO", save_all=True, append_images=[Image.fromarray(page)])
+    assert Image.open(io.BytesIO(buf.getvalue())).format == "MPO"
+    assert corr(prepare(buf.getvalue()), REFERENCE) > 0.9

@@ -161,3 +161,22 @@ def test_a_real_server_under_load_keeps_answering_without_growing(live_server):
     after = rss(proc.pid)
     assert after <= 1.10 * before, f"RSS grew from {before / 2**20:.0f} MiB to {after / 2**20:.0f} MiB"
     assert proc.poll() is None
+
+
+def test_an_unexpected_error_is_a_json_500_and_the_server_goes_on(study_model, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    predictor = Predictor(study_model)
+    with TestClient(create_app(predictor), raise_server_exceptions=False) as c:
+        calls = iter([RuntimeError("boom")])
+
+        def flaky(images, _real=predictor.predict):
+            exc = next(calls, None)
+            if exc:
+                raise exc
+            return _real(images)
+
+        monkeypatch.setattr(predictor, "predict", flaky)
+        r = c.post("/predict", content=drawing(), headers={"Content-Type": "image/png"})
+        assert r.status_code == 500 and "internal error (RuntimeError: boom)" in r.json()["error"]
+        assert len(good(c)["top"]) == 5
