@@ -100,7 +100,7 @@ def create_app(predictor: Predictor, max_body: int = MAX_BODY):
     from starlette.concurrency import run_in_threadpool
 
     app = FastAPI(title="emnist_lib", description="Handwritten character recognition with a model of the EMNIST study",
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)  # their pages load from a CDN; /openapi.json stays
     html = page()
     info = summary(predictor)
 

@@ -56,6 +56,7 @@ def test_health_and_page(client):
     page = client.get("/").text
     assert "<canvas" in page and "pointerup" in page and "/predict" not in page.replace('"predict?', "")
     assert "http://" not in page and "https://" not in page  # no CDN: works offline
+    assert client.get("/docs").status_code == 404 and client.get("/openapi.json").json()["paths"]["/predict"]
 
 
 def test_a_good_png_request(client):
