@@ -183,13 +183,13 @@ def cmd_export(args) -> int:
 
     res = export(args.model, args.format, args.out, quantize=args.quantize, n_check=args.check_images)
     c = res["check"]
-    print(f"exported {res['card']} as {res['format']}{' (int8)' if res['quantized_int8'] else ''} to {res['export']} "
+    print(f"exported {res['card']} as {res['format']}{f' ({q})' if (q := res['quantization']) else ''} to {res['export']} "
           f"({res['size_bytes'] / 1e6:.2f} MB, {res['seconds']:.1f} s)")
     print(f"check on {c['images']} {c['source']} {c['split']} test images: top-1 agreement with Keras "
           f"{100 * c['top1_agreement']:.2f}%; accuracy {100 * c['accuracy_export']:.2f}% (Keras "
           f"{100 * c['accuracy_keras']:.2f}%); details in {res['export']}.json")
-    if res["quantized_int8"] and c["top1_agreement"] < MIN_INT8_AGREEMENT:
-        print(f"warning: int8 agreement below {100 * MIN_INT8_AGREEMENT:.0f}%: prefer the float export", file=sys.stderr)
+    if res["quantization"] and c["top1_agreement"] < MIN_INT8_AGREEMENT:
+        print(f"warning: {res['quantization']} agreement below {100 * MIN_INT8_AGREEMENT:.0f}%: prefer the float export", file=sys.stderr)
         return 1
     return 0
 
@@ -282,7 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     exp = groups.add_parser("export", help="SavedModel for TF Serving or TFLite for mobile, checked against Keras")
     exp.add_argument("--format", required=True, choices=("savedmodel", "tflite"))
-    exp.add_argument("--quantize", action="store_true", help="int8 weights and activations (tflite only)")
+    exp.add_argument("--quantize", nargs="?", const="int8", default=None, choices=("int8", "dynamic"),
+                     help="tflite only: int8 weights and activations (the default when given alone), or dynamic "
+                          "(int8 weights, float activations)")
     exp.add_argument("--model", default=None, help=model_help)
     exp.add_argument("--out", default=None, help="output path (default: models/export/<name>.<format> beside the model)")
     exp.add_argument("--check-images", type=int, default=1000, help="test images of the agreement check")

@@ -1,8 +1,9 @@
 """Export a study model for serving elsewhere, and check the export predicts what Keras predicts.
 
 ``savedmodel``: Keras' ``model.export`` (a TensorFlow SavedModel with a ``serve`` endpoint, what TF
-Serving loads). ``tflite``: the TFLite converter (mobile), optionally ``quantize``d to int8 weights
-and activations, calibrated on training images of the model's own split. Every export is checked
+Serving loads). ``tflite``: the TFLite converter (mobile), optionally ``quantize``d: ``int8`` weights
+and activations, calibrated on training images of the model's own split, or ``dynamic`` (int8 weights,
+float activations: about as small, closer to the float model, no calibration). Every export is checked
 on a fixed batch of that split's test images: top-1 agreement with the Keras model and both
 accuracies go into ``<export>.json`` beside it, with the model card.
 """
@@ -24,7 +25,8 @@ from .fileio import write_text_atomic
 FORMATS = ("savedmodel", "tflite")
 CHECK_IMAGES = 1000  # test images of the fixed agreement batch
 CALIBRATION_IMAGES = 2000  # training images the int8 converter calibrates on
-MIN_INT8_AGREEMENT = 0.98
+MIN_INT8_AGREEMENT = 0.98  # below it a quantized export is flagged (and the command exits 1)
+QUANTIZATIONS = ("int8", "dynamic")
 
 
 def check_data(card: dict, n_test: int = CHECK_IMAGES, n_calibration: int = CALIBRATION_IMAGES, seed: int = 0):
@@ -61,7 +63,7 @@ def tflite_predict(content: bytes, x: np.ndarray) -> np.ndarray:
     return np.asarray(interpreter.get_tensor(out["index"]), np.float64)
 
 
-def export(model_path: str | Path | None, fmt: str, out: str | Path | None = None, quantize: bool = False,
+def export(model_path: str | Path | None, fmt: str, out: str | Path | None = None, quantize: str | None = None,
            n_check: int = CHECK_IMAGES) -> dict:
     """Export the model (default: the best CNN of the newest report) and check it; returns the check."""
     import keras
@@ -71,10 +73,12 @@ def export(model_path: str | Path | None, fmt: str, out: str | Path | None = Non
         raise EmnistError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if quantize and fmt != "tflite":
         raise EmnistError("--quantize applies to --format tflite only (a SavedModel keeps float weights)")
+    if quantize not in (None, *QUANTIZATIONS):
+        raise EmnistError(f"unknown quantization {quantize!r}; choose one of {', '.join(QUANTIZATIONS)}")
     model_path = resolve_model(model_path)
     card = read_card(model_path)
     model = keras.saving.load_model(model_path)
-    suffix = {"savedmodel": "savedmodel", "tflite": "int8.tflite" if quantize else "tflite"}[fmt]
+    suffix = {"savedmodel": "savedmodel", "tflite": f"{quantize}.tflite" if quantize else "tflite"}[fmt]
     dest = Path(out) if out else model_path.parent / "export" / f"{model_path.name.removesuffix('.keras')}.{suffix}"
     calib, x, y, source = check_data(card, n_check)
     keras_top1 = np.asarray(model.predict(x, batch_size=256, verbose=0)).argmax(1)
@@ -93,6 +97,7 @@ def export(model_path: str | Path | None, fmt: str, out: str | Path | None = Non
             converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
             if quantize:
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            if quantize == "int8":
                 converter.representative_dataset = lambda: ([img[None].astype(np.float32)] for img in calib)
                 converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             content = converter.convert()
@@ -102,7 +107,7 @@ def export(model_path: str | Path | None, fmt: str, out: str | Path | None = Non
         seconds = time.perf_counter() - start
         top1 = proba.argmax(1)
         result = {
-            "model": str(model_path), "card": card["name"], "format": fmt, "quantized_int8": quantize,
+            "model": str(model_path), "card": card["name"], "format": fmt, "quantization": quantize,
             "export": str(dest), "seconds": round(seconds, 2),
             "size_bytes": (artifact.stat().st_size if artifact.is_file()
                            else sum(p.stat().st_size for p in artifact.rglob("*") if p.is_file())),

@@ -13,19 +13,21 @@ from emnist_lib.errors import EmnistError
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt, quantize, floor", [("savedmodel", False, 1.0), ("tflite", False, 0.999),
-                                                   ("tflite", True, ex.MIN_INT8_AGREEMENT)])
+@pytest.mark.parametrize("fmt, quantize, floor", [("savedmodel", None, 1.0), ("tflite", None, 0.999),
+                                                   ("tflite", "int8", ex.MIN_INT8_AGREEMENT),
+                                                   ("tflite", "dynamic", ex.MIN_INT8_AGREEMENT)])
 def test_exports_predict_what_keras_predicts(study_model, tmp_path, capsys, fmt, quantize, floor):
     out = tmp_path / f"model.{fmt}"
     args = ["export", "--format", fmt, "--model", str(study_model), "--out", str(out), "--check-images", "500"]
-    assert main(args + (["--quantize"] if quantize else [])) == 0
+    quant_args = {None: [], "int8": ["--quantize"], "dynamic": ["--quantize", "dynamic"]}[quantize]
+    assert main(args + quant_args) == 0
     printed = capsys.readouterr().out
     result = json.loads(out.with_name(out.name + ".json").read_text())
     check = result["check"]
     assert check["images"] == 500 and check["source"] == "synthetic" and check["split"] == "mnist"
     assert check["top1_agreement"] >= floor, check
     assert f"top-1 agreement with Keras {100 * check['top1_agreement']:.2f}%" in printed
-    assert result["model_card"]["name"] == "final_cnn" and result["quantized_int8"] is quantize
+    assert result["model_card"]["name"] == "final_cnn" and result["quantization"] == quantize
     assert out.exists() and not list(tmp_path.glob(".*part*"))
     if fmt == "savedmodel":  # what TF Serving loads: the SavedModel alone, without Keras
         import tensorflow as tf
