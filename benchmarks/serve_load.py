@@ -20,10 +20,6 @@ import argparse
 import concurrent.futures
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -67,23 +63,6 @@ def post(url: str, body: bytes) -> float:
     return time.perf_counter() - t
 
 
-def start_server(model: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "emnist_lib", "serve", "--model", str(model), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("serve exited before answering /health") from None
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("serve did not answer /health in 120 s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None)
@@ -97,6 +76,7 @@ def main() -> None:
     from emnist_lib import results
     from emnist_lib.card import resolve_model
     from emnist_lib.inference import Predictor, prepare
+    from emnist_lib.serve import running
 
     model_path = resolve_model(args.model)
     body = drawing()
@@ -109,12 +89,8 @@ def main() -> None:
     out["runs"]["keras predict"] = timed(lambda: keras_model.predict(image, verbose=0), args.requests)
     out["runs"]["predictor"] = timed(lambda: predictor.predict(image), args.requests)
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = start_server(model_path, port)
-    url = f"http://127.0.0.1:{port}/predict"
-    try:
+    with running(model_path) as (base_url, proc):
+        url = base_url + "/predict"
         for _ in range(30):
             post(url, body)
         rss_warm = psutil.Process(proc.pid).memory_info().rss
@@ -127,9 +103,6 @@ def main() -> None:
             lat = [x for f in futures for x in f.result()]
         out["runs"]["http 4 clients"] = stats(lat, time.perf_counter() - start)
         rss_end = psutil.Process(proc.pid).memory_info().rss
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     base = out["runs"]["keras predict"]["requests_per_s"]
     for run in out["runs"].values():
         run["throughput_vs_keras_predict"] = round(run["requests_per_s"] / base, 2)

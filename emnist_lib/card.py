@@ -14,8 +14,6 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
-
 from . import config, results, stats
 from .errors import EmnistError
 from .fileio import sha256_file, write_text_atomic
@@ -56,13 +54,12 @@ def save_model(model, path: str | Path) -> Path:
     return path
 
 
-def test_summary(records: list[dict], saved_seed: int) -> dict:
-    """Test metrics for a card from a setup's final records (one per seed): the saved seed's
-    accuracy with its Wilson interval, and the mean over seeds with a t-interval."""
-    by_seed = {r["seed"]: r["metrics"] for r in records}
-    if saved_seed not in by_seed:
-        raise ModelCardError(f"no final record for the saved seed {saved_seed} (records for seeds {sorted(by_seed)})")
-    m = by_seed[saved_seed]
+def test_summary(test_by_seed: dict[int, dict], saved_seed: int) -> dict:
+    """Test metrics for a card from a setup's final runs (``{seed: record metrics}``): the saved
+    seed's accuracy with its Wilson interval, and the mean over seeds with a t-interval."""
+    if saved_seed not in test_by_seed:
+        raise ModelCardError(f"no final run for the saved seed {saved_seed} (runs for seeds {sorted(test_by_seed)})")
+    m = test_by_seed[saved_seed]
     n = int(m["test_n"]) if "test_n" in m else None
     acc = float(m["test_accuracy"])
     out = {"seed": saved_seed, "n_test": n, "accuracy": acc,
@@ -71,17 +68,19 @@ def test_summary(records: list[dict], saved_seed: int) -> dict:
         lo, hi = stats.proportion_ci(round(acc * n), n)
         out["accuracy_ci95"] = [lo, hi]
         out["accuracy_ci_method"] = "Wilson score interval on this model's test images"
-    accs = [float(by_seed[s]["test_accuracy"]) for s in sorted(by_seed)]
-    out["over_seeds"] = {"seeds": sorted(by_seed), "accuracies": accs, **stats.mean_ci(accs),
+    seeds = sorted(test_by_seed)
+    accs = [float(test_by_seed[s]["test_accuracy"]) for s in seeds]
+    out["over_seeds"] = {"seeds": seeds, "accuracies": accs, **stats.mean_ci(accs),
                          "method": "mean over training seeds with a t-interval (same data, same setup)"}
     return out
 
 
 def build_card(*, name: str, model, model_name: str, model_kwargs: dict, train_config: dict, dataset,
-               records: list[dict], saved_seed: int, selected_from: str | None = None,
-               profile: str | None = None) -> dict:
+               test_by_seed: dict[int, dict], record_files: list[str], saved_seed: int,
+               selected_from: str | None = None, profile: str | None = None) -> dict:
     """The card of a final model: ``dataset`` is the :class:`~emnist_lib.data.Dataset` it was trained
-    on; ``records`` the setup's final records (one per seed)."""
+    on; ``test_by_seed`` the metrics of the setup's final records (one per seed), ``record_files``
+    their file names."""
     prov = dataset.provenance
     synthetic = bool(dataset.is_synthetic)
     return {
@@ -96,8 +95,8 @@ def build_card(*, name: str, model, model_name: str, model_kwargs: dict, train_c
                  "note": ("trained and tested on SYNTHETIC handwriting: expect lower accuracy on real handwriting "
                           "(benchmarks/realism_check.py measures how much)") if synthetic else
                          "trained and tested on real handwriting"},
-        "test": test_summary(records, saved_seed),
-        "records": sorted(f"{r['notebook']}__{r['name']}.json" for r in records),
+        "test": test_summary(test_by_seed, saved_seed),
+        "records": sorted(record_files),
         "versions": results.versions(), "hardware": results.hardware(),
     }
 
@@ -168,8 +167,3 @@ def describe(card: dict) -> str:
     return (f"{card['name']} ({card['model'].get('builder')}) on {card.get('dataset', card['split'])} "
             f"({card['num_outputs']} outputs), {src} data; test accuracy {100 * t['accuracy']:.1f}%{ci_text} "
             f"on {t.get('n_test')} images")
-
-
-def usable_classes(card: dict) -> np.ndarray:
-    """Indices of outputs that name a class (the letters split's output 0 is unused)."""
-    return np.array([i for i, n in enumerate(card["class_names"]) if n != "(unused)"])

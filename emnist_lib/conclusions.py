@@ -289,13 +289,10 @@ def realism_check_lines(version: str | None, path=REALISM_CHECK) -> list[str]:
 
 def realism_table(stats: dict) -> Table:
     """Synthetic vs real summary statistics (the ``realism`` record of 00)."""
-    rows = []
-    for part, s in stats.items():
-        for key, label in (("ink_mean", "mean ink (0..255)"), ("stroke_width_mean", "stroke width (px)"),
-                           ("ink_fraction", "inked fraction"), ("slant_mean", "slant (deg)"),
-                           ("aspect_mean", "aspect (w/h)")):
-            syn, real = s["synthetic"][key], s["real"][key]
-            rows.append([part, label, f"{syn:.3f}", f"{real:.3f}", f"{100 * (syn / real - 1):+.1f}%"])
+    from .realism import stats_rows
+
+    rows = [[part, label, f"{syn:.3f}", f"{real:.3f}", f"{100 * diff:+.1f}%"]
+            for part, _, label, syn, real, diff in stats_rows(stats)]
     return Table("Synthetic vs real handwriting (same measurements on both; real: MNIST training digits re-framed "
                  "the EMNIST way, the 52 real EMNIST letters)", ["set", "statistic", "synthetic", "real", "difference"],
                  rows)

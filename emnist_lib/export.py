@@ -38,11 +38,9 @@ def check_data(card: dict, n_test: int = CHECK_IMAGES, n_calibration: int = CALI
 
     split = card["split"]
     source = "nist" if card["data"].get("source") == "nist" and nist_available(get_split(split)) else "synthetic"
-    # fixed sizes, so the check images are the same whatever is asked for (synthetic data depends on the size)
-    pool_train, pool_test = max(CALIBRATION_IMAGES, n_calibration), max(CHECK_IMAGES, n_test)
-    ds = load_split(split, source, pool_train, pool_test, seed)
-    if not ds.is_synthetic:
-        ds = ds.subset(pool_train, pool_test, seed=seed)
+    # fixed sizes, so the check images are the same whatever is asked for (synthetic data depends on the
+    # size; real data is subsampled, stratified and seeded, by load_split)
+    ds = load_split(split, source, max(CALIBRATION_IMAGES, n_calibration), max(CHECK_IMAGES, n_test), seed)
     return ds.x_train[:n_calibration], ds.x_test[:n_test], ds.y_test[:n_test], ds.source
 
 

@@ -25,8 +25,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .card import ModelCardError, read_card, resolve_model, usable_classes
+from .card import ModelCardError, read_card, resolve_model
 from .errors import EmnistError
+from .evaluation import used_labels
 from .synthetic import emnist_convert
 
 MAX_PIXELS = 50_000_000  # a 4000x3000 photo is 12 MP; a header promising more is refused before decoding
@@ -134,18 +135,17 @@ def to_emnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
 def _widen(mask: np.ndarray) -> np.ndarray:
     """Thicken a thin pen so the stroke is ``TARGET_STROKE`` pixels wide once the character's box is
     scaled into 24 pixels (a thick marker is left as it is)."""
+    from .realism import mask_stroke_width
+
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
-    m8 = mask.astype(np.uint8)
-    contours, _ = cv2.findContours(m8, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    outline = sum(cv2.arcLength(c, True) for c in contours)
-    width = 2 * m8.sum() / outline if outline > 0 else 1.0  # stroke width in working pixels
-    wanted = TARGET_STROKE * box / 24  # the same width in working pixels
+    wanted = TARGET_STROKE * box / 24  # EMNIST's width in working pixels
+    width = np.nan_to_num(mask_stroke_width(mask), nan=1.0)  # a single pixel has no outline: width 1
     grow = int(round((wanted - width) / 2))
     if grow < 1:
         return mask
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    return cv2.dilate(m8, kernel) > 0
+    return cv2.dilate(mask.astype(np.uint8), kernel) > 0
 
 
 def prepare(data: bytes | str | Path, name: str | None = None) -> np.ndarray:
@@ -192,7 +192,7 @@ class Predictor:
         if outputs != self.card["num_outputs"] or tuple(self.model.input_shape[1:3]) != (28, 28):
             raise ModelCardError(f"{self.path}: the model (input {self.model.input_shape}, {outputs} outputs) does not "
                                  f"match its card ({self.card['num_outputs']} outputs on 28x28 images)")
-        self.classes = usable_classes(self.card)
+        self.classes = np.array(used_labels(self.card["class_names"]))  # the letters split's output 0 is unused
         self.names = [self.card["class_names"][i] for i in self.classes]
         model = self.model
         shape = [None, *self.model.input_shape[1:]]

@@ -21,16 +21,21 @@ def reframe(images: np.ndarray) -> np.ndarray:
     return np.stack([emnist_convert(img.astype(np.float32)) for img in images])
 
 
-def stroke_width(image: np.ndarray) -> float:
-    """Mean stroke width in pixels: twice the inked area over its outline length.
+def mask_stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width in pixels of a boolean ink mask: twice the inked area over its outline length.
 
     For a stroke of width w and length L the area is about wL and the outline
     about 2L, so 2 * area / outline is w, whatever the character.
     """
-    mask = (image >= INK_THRESHOLD).astype(np.uint8)
+    mask = np.asarray(mask).astype(np.uint8)
     contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     outline = sum(cv2.arcLength(c, True) for c in contours)
     return float(2 * mask.sum() / outline) if outline > 0 else float("nan")
+
+
+def stroke_width(image: np.ndarray) -> float:
+    """Mean stroke width in pixels of a 0..255 image (ink: at least :data:`INK_THRESHOLD`)."""
+    return mask_stroke_width(image >= INK_THRESHOLD)
 
 
 def slant(image: np.ndarray) -> float:
@@ -107,11 +112,20 @@ def compare_with_real(digits, letters, real: dict | None = None) -> dict | None:
     return {"stats": stats, "figure": fig}
 
 
+STATISTICS = (("ink_mean", "mean ink (0..255)"), ("stroke_width_mean", "stroke width (px)"),
+              ("ink_fraction", "inked fraction"), ("slant_mean", "slant (deg)"), ("aspect_mean", "aspect (w/h)"))
+
+
+def stats_rows(stats: dict) -> list[tuple[str, str, str, float, float, float]]:
+    """``(set, statistic, label, synthetic, real, relative difference)`` per set and statistic of
+    :func:`compare_with_real`'s statistics (the text table here and the report's table)."""
+    return [(part, key, label, s["synthetic"][key], s["real"][key], s["synthetic"][key] / s["real"][key] - 1)
+            for part, s in stats.items() for key, label in STATISTICS]
+
+
 def stats_table(stats: dict) -> str:
     """A plain-text table of :func:`compare_with_real`'s statistics."""
     lines = [f"{'':8s} {'statistic':18s} {'synthetic':>10s} {'real':>8s} {'diff':>7s}"]
-    for part, s in stats.items():
-        for key in ("ink_mean", "stroke_width_mean", "ink_fraction", "slant_mean", "aspect_mean"):
-            syn, real = s["synthetic"][key], s["real"][key]
-            lines.append(f"{part:8s} {key:18s} {syn:10.3f} {real:8.3f} {100 * (syn / real - 1):+6.1f}%")
+    lines += [f"{part:8s} {key:18s} {syn:10.3f} {real:8.3f} {100 * diff:+6.1f}%"
+              for part, key, _, syn, real, diff in stats_rows(stats)]
     return "\n".join(lines)

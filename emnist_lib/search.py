@@ -24,6 +24,7 @@ module keeps one in the trial's user attributes, the same rule.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -225,7 +226,7 @@ def make_objective(space: str, data: SearchData, budget: Budget, n_trials: int, 
                                                                         for k, v in model_kwargs.items()},
                                        "config": {**cfg_kwargs}, "seed": budget.seed, "data": data.provenance,
                                        "environment": env_summary()})
-        beat = _Heartbeat(trial, heartbeat_s) if own_heartbeat else _NoBeat()
+        beat = _Heartbeat(trial, heartbeat_s) if own_heartbeat else contextlib.nullcontext()
         with beat:
             res = train(model, data.x_train, data.y_train, data.num_classes, cfg, model_kwargs=model_kwargs,
                         validation=(data.x_val, data.y_val), use_cache=False, verbose=0,
@@ -237,14 +238,6 @@ def make_objective(space: str, data: SearchData, budget: Budget, n_trials: int, 
         return float(max(val))
 
     return objective
-
-
-class _NoBeat:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
 
 
 def _rank(trial) -> int:

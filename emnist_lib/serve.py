@@ -12,8 +12,15 @@
 
 import base64
 import binascii
+import contextlib
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from importlib.resources import files
 from pathlib import Path
 
@@ -151,3 +158,43 @@ def serve(model: str | Path | None = None, host: str = "127.0.0.1", port: int = 
     print(f"model: {predictor.path}", flush=True)
     print(f"open http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/ to draw a character", flush=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at 127.0.0.1 now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(model: str | Path | None = None, port: int | None = None, log=None, timeout: float = 120):
+    """``python -m emnist_lib serve`` started in a child process as a user starts it (default host), on a
+    free port: yields ``(base_url, process)`` once ``/health`` answers and stops the server afterwards.
+    For tests, benchmarks and the README screenshot; ``log`` is an open file for its output."""
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "emnist_lib", "serve", "--port", str(port)] + (["--model", str(model)] if model else [])
+    out = log if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
+                            env={"TF_CPP_MIN_LOG_LEVEL": "3", **os.environ})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    why = f"exited with code {proc.returncode}" if proc.poll() is not None else f"gave no answer in {timeout:.0f} s"
+                    logged = Path(log.name).read_text(errors="replace")[-3000:] if getattr(log, "name", None) else ""
+                    raise RuntimeError(f"serve {why} ({' '.join(cmd)})\n{logged}") from None
+                time.sleep(0.3)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

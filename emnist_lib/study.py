@@ -458,7 +458,7 @@ def final_runs(study: Study, ds: Dataset, setups: dict, seeds: list[int]):
 
     first, rows = {}, []
     for name, setup in setups.items():
-        records = []
+        test_by_seed, record_files = {}, []
         for seed in seeds:
             cfg = TrainConfig(**{**setup["train"], "seed": seed})
             res = train(setup["model"], ds.x_train, ds.y_train, ds.num_classes, cfg, setup["model_kwargs"], verbose=0)
@@ -471,16 +471,17 @@ def final_runs(study: Study, ds: Dataset, setups: dict, seeds: list[int]):
                                 variant=name, extra={"from": setup["from"]},
                                 config={"model": setup["model"], "model_kwargs": setup["model_kwargs"],
                                         "train": asdict(cfg)})
-            records.append(json.loads(path.read_text()))
+            test_by_seed[seed] = metrics
+            record_files.append(path.name)
             rows.append({"model": name, "seed": seed, **{k: m[k] for k in ("accuracy", "precision_macro", "recall_macro",
                                                                             "f1_macro", "top_k_accuracy")},
                          "status": res.convergence["status"]})
             if seed == seeds[0]:
-                first[name] = (res, proba, m, cfg)
-        res, _, _, cfg = first[name]
-        first[name] = first[name][:3]
-        card = build_card(name=f"final_{name}", model=res.model, model_name=setup["model"],
-                          model_kwargs=setup["model_kwargs"], train_config=asdict(cfg), dataset=ds, records=records,
-                          saved_seed=seeds[0], selected_from=setup["from"], profile=study.output_dir.name)
-        study.save_model(res.model, f"final_{name}", card)
+                first[name], saved_cfg = (res, proba, m), cfg
+        saved = first[name][0].model
+        card = build_card(name=f"final_{name}", model=saved, model_name=setup["model"],
+                          model_kwargs=setup["model_kwargs"], train_config=asdict(saved_cfg), dataset=ds,
+                          test_by_seed=test_by_seed, record_files=record_files, saved_seed=seeds[0],
+                          selected_from=setup["from"], profile=study.output_dir.name)
+        study.save_model(saved, f"final_{name}", card)
     return first, rows

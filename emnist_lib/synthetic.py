@@ -159,26 +159,6 @@ def _package_fonts(packages) -> list[Path]:
     return out
 
 
-def _covers(path: Path, chars: str) -> bool:
-    """True when ``path`` is a readable text face with every character of ``chars``."""
-    from fontTools.ttLib import TTFont
-
-    try:
-        with TTFont(str(path), lazy=True, fontNumber=0) as font:
-            cmap = font.getBestCmap() or {}
-    except Exception:  # noqa: BLE001 - any unreadable file is simply not a usable font
-        return False
-    if not all(ord(c) in cmap for c in chars):
-        return False
-    # Symbol fonts (cm*, STIXSize*) map ASCII to math glyphs; keep those whose
-    # 'A' and 'a' render as different, non-empty shapes.
-    try:
-        f = ImageFont.truetype(str(path), 32)
-        return f.getmask("A").getbbox() is not None and f.getmask("A").getbbox() != f.getmask("a").getbbox()
-    except OSError:
-        return False
-
-
 @functools.lru_cache(maxsize=512)
 def _font_chars(path: str) -> frozenset[str] | None:
     """The characters of :data:`NEEDED` that the font file has; ``None`` when it is missing or unreadable."""
@@ -190,6 +170,20 @@ def _font_chars(path: str) -> frozenset[str] | None:
     except Exception:  # noqa: BLE001 - a missing or broken file is reported by the caller
         return None
     return frozenset(ch for ch in NEEDED if ord(ch) in cmap)
+
+
+def _covers(path: Path, chars: str) -> bool:
+    """True when ``path`` is a readable text face with every character of ``chars`` (of :data:`NEEDED`)."""
+    have = _font_chars(str(path))
+    if have is None or not set(chars) <= have:
+        return False
+    # Symbol fonts (cm*, STIXSize*) map ASCII to math glyphs; keep those whose
+    # 'A' and 'a' render as different, non-empty shapes.
+    try:
+        f = ImageFont.truetype(str(path), 32)
+        return f.getmask("A").getbbox() is not None and f.getmask("A").getbbox() != f.getmask("a").getbbox()
+    except OSError:
+        return False
 
 
 def _usable(paths: list[Path], what: str) -> list[Path]:

@@ -132,46 +132,11 @@ def study_model(tmp_path_factory) -> Path:
     return out / "models" / "final_cnn.keras"
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(study_model, tmp_path):
     """``python -m emnist_lib serve --model <study_model>`` on a free loopback port (default host),
     as a user starts it; yields ``(base_url, process)`` once /health answers."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from emnist_lib.serve import running
 
-    port = free_port()
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "emnist_lib", "serve", "--model", str(study_model), "--port",
-                             str(port)], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serve exited with {proc.returncode}:\n{(tmp_path / 'serve.log').read_text()}")
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("serve did not answer /health within 90 s") from None
-                time.sleep(0.3)
+    with open(tmp_path / "serve.log", "wb") as log, running(study_model, log=log, timeout=90) as (base, proc):
         yield base, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

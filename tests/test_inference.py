@@ -101,11 +101,19 @@ def test_the_default_model_is_the_newest_report_full_before_quick(monkeypatch, t
         cards.resolve_model(tmp_path / "nope.keras")
 
 
-def test_unused_outputs_are_never_predicted(study_model):
-    card = {"class_names": ["(unused)", "a", "b"]}
-    assert cards.usable_classes(card).tolist() == [1, 2]
+def test_unused_outputs_are_never_predicted(study_model, tmp_path):
     p = Predictor(study_model)
     assert p.names == [str(d) for d in range(10)] and np.allclose(p.predict(np.zeros((3, 28, 28))).sum(1), 1)
+    # a card like the letters split's: output 0 names no class
+    model = tmp_path / "m.keras"
+    model.write_bytes(study_model.read_bytes())
+    card = cards.read_card(study_model)
+    cards.card_path(model).write_text(json.dumps({**card, "class_names": ["(unused)", *card["class_names"][1:]]}))
+    p = Predictor(model)
+    assert p.names == [str(d) for d in range(1, 10)]
+    proba = p.predict(np.stack([GLYPH] * 3))
+    assert proba.shape == (3, 9) and np.allclose(proba.sum(1), 1)
+    assert all(t["class"] != "(unused)" for t in p.classify(GLYPH, 10)) and len(p.classify(GLYPH, 10)) == 9
 
 
 # --- the EMNIST conversion of anyone's image --------------------------------------------------------------------
