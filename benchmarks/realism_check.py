@@ -6,7 +6,7 @@ batch 64, 5 epochs, no validation split) only on synthetic data -- 20,000 digits
 handwriting it never saw:
 
 - real MNIST digits re-framed the EMNIST way (bounding box, aspect kept, 24x24 inside a
-  2-pixel border: :func:`emnist_lib.realism.reframe`). ``--real-set dev`` uses the last
+  2-pixel border: :func:`emnist_lib.framing.reframe`). ``--real-set dev`` uses the last
   10,000 *training* digits (the development set the generator was tuned on);
   ``--real-set test`` the 10,000 test digits (reported once, at the end of tuning);
 - the 52 real EMNIST letters of the shared data folder.
@@ -67,7 +67,7 @@ def main() -> int:
     parser.add_argument("--figure", type=Path)
     args = parser.parse_args()
 
-    from emnist_lib import config, realism, synthetic
+    from emnist_lib import config, framing, realism, synthetic
     from emnist_lib.data import env_summary, load_real_letters_sample
     from emnist_lib.mnist import load_mnist
 
@@ -76,9 +76,9 @@ def main() -> int:
         return 0
     mnist = load_mnist("idx")
     if args.real_set == "dev":
-        x_real, y_real = realism.reframe(mnist.x_train[DEV_SLICE]), mnist.y_train[DEV_SLICE]
+        x_real, y_real = framing.reframe(mnist.x_train[DEV_SLICE]), mnist.y_train[DEV_SLICE]
     else:
-        x_real, y_real = realism.reframe(mnist.x_test), mnist.y_test
+        x_real, y_real = framing.reframe(mnist.x_test), mnist.y_test
     out = {"generator_version": synthetic.GENERATOR_VERSION, "recipe": RECIPE, "seed": args.seed,
            "real_set": args.real_set, "environment": env_summary()}
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config
-from .data import Dataset
+from .dataset import Dataset
 from .download import download, reachable
 from .errors import DataFormatError, MissingDataError
 from .fileio import sha256_file
@@ -178,4 +178,5 @@ def alphadigits_dataset(source: str = "auto", letters_only: bool = True, pad: bo
                                               random_state=seed, stratify=labels)
     prov = dict(prov, letters_only=letters_only, padded_to=list(images.shape[1:]), size=full_size,
                 test_fraction=test_fraction, split_seed=seed)
-    return Dataset("alphadigits" + ("-letters" if letters_only else ""), x_tr, y_tr, x_te, y_te, names, prov)
+    name = "alphadigits" + ("-letters" if letters_only else "")
+    return Dataset(name, x_tr, y_tr, x_te, y_te, names, prov, split=name)

@@ -54,33 +54,33 @@ def save_model(model, path: str | Path) -> Path:
     return path
 
 
-def test_summary(test_by_seed: dict[int, dict], saved_seed: int) -> dict:
-    """Test metrics for a card from a setup's final runs (``{seed: record metrics}``): the saved
-    seed's accuracy with its Wilson interval, and the mean over seeds with a t-interval."""
-    if saved_seed not in test_by_seed:
-        raise ModelCardError(f"no final run for the saved seed {saved_seed} (runs for seeds {sorted(test_by_seed)})")
-    m = test_by_seed[saved_seed]
-    n = int(m["test_n"]) if "test_n" in m else None
-    acc = float(m["test_accuracy"])
+def test_summary(records: list[results.Record], saved_seed: int) -> dict:
+    """Test metrics for a card from a setup's final records (one per seed): the saved seed's accuracy
+    with its Wilson interval, and the mean over seeds with a t-interval."""
+    by_seed = {r.seed: r for r in records}
+    if saved_seed not in by_seed:
+        raise ModelCardError(f"no final run for the saved seed {saved_seed} (runs for seeds {sorted(by_seed)})")
+    m = by_seed[saved_seed]
+    n = int(m.metric("test_n", None) or 0) or None
+    acc = float(m.metric("test_accuracy"))
     out = {"seed": saved_seed, "n_test": n, "accuracy": acc,
-           "f1_macro": m.get("test_f1_macro"), "top_5_accuracy": m.get("test_top_k_accuracy")}
+           "f1_macro": m.metric("test_f1_macro", None), "top_5_accuracy": m.metric("test_top_k_accuracy", None)}
     if n:
         lo, hi = stats.proportion_ci(round(acc * n), n)
         out["accuracy_ci95"] = [lo, hi]
         out["accuracy_ci_method"] = "Wilson score interval on this model's test images"
-    seeds = sorted(test_by_seed)
-    accs = [float(test_by_seed[s]["test_accuracy"]) for s in seeds]
+    seeds = sorted(by_seed)
+    accs = [float(by_seed[s].metric("test_accuracy")) for s in seeds]
     out["over_seeds"] = {"seeds": seeds, "accuracies": accs, **stats.mean_ci(accs),
                          "method": "mean over training seeds with a t-interval (same data, same setup)"}
     return out
 
 
 def build_card(*, name: str, model, model_name: str, model_kwargs: dict, train_config: dict, dataset,
-               test_by_seed: dict[int, dict], record_files: list[str], saved_seed: int,
-               selected_from: str | None = None, profile: str | None = None) -> dict:
-    """The card of a final model: ``dataset`` is the :class:`~emnist_lib.data.Dataset` it was trained
-    on; ``test_by_seed`` the metrics of the setup's final records (one per seed), ``record_files``
-    their file names."""
+               records: list[results.Record], saved_seed: int, selected_from: str | None = None,
+               profile: str | None = None) -> dict:
+    """The card of a final model: ``dataset`` is the :class:`~emnist_lib.dataset.Dataset` it was trained
+    on; ``records`` the setup's final result records (one per seed), read back as written."""
     prov = dataset.provenance
     synthetic = bool(dataset.is_synthetic)
     return {
@@ -88,15 +88,15 @@ def build_card(*, name: str, model, model_name: str, model_kwargs: dict, train_c
         "profile": profile,
         "model": {"builder": model_name, "kwargs": model_kwargs, "parameters": int(model.count_params()),
                   "selected_from": selected_from, "train": train_config},
-        "dataset": dataset.name, "split": dataset.name.removeprefix("emnist-"), "num_outputs": int(dataset.num_classes), "class_names": list(dataset.class_names),
-        "input": INPUT_CONVENTION,
+        "dataset": dataset.name, "split": dataset.split, "num_outputs": int(dataset.num_classes),
+        "class_names": list(dataset.class_names), "input": INPUT_CONVENTION,
         "data": {"source": prov.get("source"), "synthetic": synthetic, "train_size": int(len(dataset.y_train)),
                  "test_size": int(len(dataset.y_test)), "provenance": prov,
                  "note": ("trained and tested on SYNTHETIC handwriting: expect lower accuracy on real handwriting "
                           "(benchmarks/realism_check.py measures how much)") if synthetic else
                          "trained and tested on real handwriting"},
-        "test": test_summary(test_by_seed, saved_seed),
-        "records": sorted(record_files),
+        "test": test_summary(records, saved_seed),
+        "records": sorted(Path(r.path).name for r in records),
         "versions": results.versions(), "hardware": results.hardware(),
     }
 

@@ -114,7 +114,7 @@ def cmd_refresh(args) -> int:
 
 def cmd_search(args) -> int:
     from . import search
-    from .study import load_split
+    from .loaders import load_split
 
     if args.trials < 1:
         raise ValueError(f"--trials must be at least 1 (got {args.trials})")

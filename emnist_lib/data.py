@@ -14,7 +14,8 @@ Sources:
     in the data dir (also under ``gzip/``), else the official ``gzip.zip`` in
     the data dir, else a verified download of it.
 ``synthetic``
-    The project's font-rendered EMNIST look-alike (:mod:`emnist_lib.synthetic`),
+    The project's synthetic handwriting (:mod:`emnist_lib.synthetic`: pen trajectories of hand-printed
+    letterforms),
     written in the official format and read by the same code path.
 ``auto``
     ``nist`` if the files are present or the official address answers within
@@ -32,12 +33,12 @@ import os
 import tempfile
 import warnings
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import config
+from .dataset import Dataset
 from .download import download, mirrors_from_env, reachable
 from .errors import ChecksumError, DataFormatError, MissingDataError
 from .fileio import atomic_path, sha256_file
@@ -46,84 +47,6 @@ from .splits import GZIP_ZIP_SHA256, GZIP_ZIP_SIZE, GZIP_ZIP_URL, OFFICIAL_FILES
 
 SOURCES = ("auto", "nist", "synthetic", "tfds", "extra-keras-datasets")
 _WARNED_SYNTHETIC = False
-
-
-@dataclass
-class Dataset:
-    """Images, labels and where they came from.
-
-    ``class_names[label]`` names each label; ``num_classes`` is the number of
-    model outputs the labels need (27 for official letters, label 0 unused).
-    ``provenance`` says the source (``nist``, ``synthetic``, ...), the files and
-    their sha256 or the generator version: it goes into every result record.
-    """
-
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    class_names: list[str]
-    provenance: dict = field(default_factory=dict)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def source(self) -> str:
-        return self.provenance.get("source", "unknown")
-
-    @property
-    def is_synthetic(self) -> bool:
-        return self.source == "synthetic"
-
-    def describe(self) -> dict:
-        """Counts, classes and provenance as a JSON-friendly dict."""
-        labels = np.arange(self.num_classes)
-        return {
-            "name": self.name,
-            "source": self.source,
-            "train_size": int(len(self.y_train)),
-            "test_size": int(len(self.y_test)),
-            "image_shape": list(self.x_train.shape[1:]),
-            "num_classes": self.num_classes,
-            "class_names": self.class_names,
-            "train_counts": np.bincount(self.y_train, minlength=len(labels)).tolist(),
-            "test_counts": np.bincount(self.y_test, minlength=len(labels)).tolist(),
-            "provenance": self.provenance,
-        }
-
-    def subset(self, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> Dataset:
-        """A stratified random subset (same classes, same provenance, sizes recorded)."""
-        rng = np.random.default_rng(seed)
-        xtr, ytr = _stratified_take(self.x_train, self.y_train, n_train, rng)
-        xte, yte = _stratified_take(self.x_test, self.y_test, n_test, rng)
-        prov = dict(self.provenance, subset={"n_train": len(ytr), "n_test": len(yte), "seed": seed})
-        return Dataset(self.name, xtr, ytr, xte, yte, list(self.class_names), prov)
-
-    def validation_split(self, fraction: float = 0.1, seed: int = 0):
-        """Stratified, seeded train/validation split of the training set.
-
-        Returns ``(x_train, y_train, x_val, y_val)``.
-        """
-        from sklearn.model_selection import train_test_split
-
-        x_tr, x_val, y_tr, y_val = train_test_split(
-            self.x_train, self.y_train, test_size=fraction, random_state=seed, stratify=self.y_train
-        )
-        return x_tr, y_tr, x_val, y_val
-
-
-def _stratified_take(x, y, n, rng):
-    if n is None or n >= len(y):
-        return x, y
-    from sklearn.model_selection import train_test_split
-
-    idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y,
-                              random_state=int(rng.integers(2**31)))
-    idx = np.sort(idx)
-    return x[idx], y[idx]
 
 
 def transpose_official(images: np.ndarray) -> np.ndarray:
@@ -336,7 +259,7 @@ def resolve_source(spec: SplitSpec, source: str, data_dir: Path | None = None) -
         warnings.warn(
             "Real EMNIST is not available (no files in "
             f"{Path(data_dir) if data_dir else config.data_dir()} and no network): using the "
-            "SYNTHETIC font-rendered EMNIST look-alike. Results are NOT comparable to published "
+            "SYNTHETIC handwriting (pen-drawn letterforms, not real EMNIST). Results are NOT comparable to published "
             "EMNIST numbers. Run 'python -m emnist_lib data fetch' with internet for real data.",
             stacklevel=3,
         )
@@ -382,7 +305,7 @@ def load_emnist(split: str, source: str = "auto", data_dir: str | Path | None = 
                 train_size=int(len(ytr)), test_size=int(len(yte)))
     if zero_based and spec.first_label:
         ytr, yte = ytr - spec.first_label, yte - spec.first_label
-    return Dataset(f"emnist-{spec.name}", xtr, ytr, xte, yte, spec.class_names(zero_based), prov)
+    return Dataset(f"emnist-{spec.name}", xtr, ytr, xte, yte, spec.class_names(zero_based), prov, split=spec.name)
 
 
 def verify_folder(folder: Path | None = None) -> list[dict]:

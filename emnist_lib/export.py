@@ -33,8 +33,8 @@ def check_data(card: dict, n_test: int = CHECK_IMAGES, n_calibration: int = CALI
     """A fixed batch of the card's split (the same source as the training data where it is here; the
     synthetic split otherwise, said in the result): calibration images and test images with labels."""
     from .data import nist_available
+    from .loaders import load_split
     from .splits import get_split
-    from .study import load_split
 
     split = card["split"]
     source = "nist" if card["data"].get("source") == "nist" and nist_available(get_split(split)) else "synthetic"

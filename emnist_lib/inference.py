@@ -28,7 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .card import ModelCardError, read_card, resolve_model
 from .errors import EmnistError
 from .evaluation import used_labels
-from .synthetic import emnist_convert
+from .framing import emnist_convert, mask_stroke_width
 
 MAX_PIXELS = 50_000_000  # a 4000x3000 photo is 12 MP; a header promising more is refused before decoding
 WORK_SIDE = 512  # images are shrunk to at most this many pixels a side before any processing
@@ -135,8 +135,6 @@ def to_emnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
 def _widen(mask: np.ndarray) -> np.ndarray:
     """Thicken a thin pen so the stroke is ``TARGET_STROKE`` pixels wide once the character's box is
     scaled into 24 pixels (a thick marker is left as it is)."""
-    from .realism import mask_stroke_width
-
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
     wanted = TARGET_STROKE * box / 24  # EMNIST's width in working pixels

@@ -1,6 +1,6 @@
 """The original MNIST (LeCun, Cortes & Burges), the data Chollet's baselines were published on.
 
-``load_mnist(source="auto")`` returns a :class:`~emnist_lib.data.Dataset` named
+``load_mnist(source="auto")`` returns a :class:`~emnist_lib.dataset.Dataset` named
 ``mnist`` of upright uint8 digits, labels 0..9:
 
 ``idx``
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config
+from .dataset import Dataset
 from .errors import ChecksumError, DataFormatError, MissingDataError
 from .fileio import sha256_file
 from .idx import read_idx
@@ -101,10 +102,10 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None, synthet
                synthetic_test: int | None = None, seed: int = 0):
     """Load MNIST as upright uint8 images ``(N, 28, 28)`` and labels 0..9 (see the module doc).
 
-    Returns a :class:`~emnist_lib.data.Dataset` whose ``provenance["source"]`` is
+    Returns a :class:`~emnist_lib.dataset.Dataset` whose ``provenance["source"]`` is
     ``mnist`` (the original files), ``keras-mnist`` or ``synthetic``.
     """
-    from .data import Dataset, load_emnist
+    from .data import load_emnist
 
     if source not in SOURCES:
         raise ValueError(f"unknown MNIST source {source!r}; choose one of: {', '.join(SOURCES)}")
@@ -142,8 +143,6 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None, synthet
 
 
 def _dataset(arrays: list[np.ndarray], prov: dict):
-    from .data import Dataset
-
     xtr, ytr, xte, yte = arrays
     for labels, part in ((ytr, "train"), (yte, "test")):
         if len(labels) and (labels.min() < 0 or labels.max() > 9):

@@ -358,7 +358,7 @@ def unfreeze_top(model: keras.Model, n_layers: int) -> list[str]:
     """Make the top ``n_layers`` weighted layers of the transfer base trainable (BN stays frozen).
 
     Returns the names of the layers unfrozen. Recompile with a low learning
-    rate afterwards (``training.train`` does when given ``fine_tune=True``).
+    rate afterwards (``training.fine_tune`` does).
     """
     base = model.get_layer("base")
     base.trainable = True

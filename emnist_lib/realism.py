@@ -11,31 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .synthetic import emnist_convert
-
-INK_THRESHOLD = 128
-
-
-def reframe(images: np.ndarray) -> np.ndarray:
-    """Re-frame MNIST-style digits the EMNIST way: bounding box, aspect kept, 24x24 inside a 2-pixel border."""
-    return np.stack([emnist_convert(img.astype(np.float32)) for img in images])
-
-
-def mask_stroke_width(mask: np.ndarray) -> float:
-    """Mean stroke width in pixels of a boolean ink mask: twice the inked area over its outline length.
-
-    For a stroke of width w and length L the area is about wL and the outline
-    about 2L, so 2 * area / outline is w, whatever the character.
-    """
-    mask = np.asarray(mask).astype(np.uint8)
-    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    outline = sum(cv2.arcLength(c, True) for c in contours)
-    return float(2 * mask.sum() / outline) if outline > 0 else float("nan")
-
-
-def stroke_width(image: np.ndarray) -> float:
-    """Mean stroke width in pixels of a 0..255 image (ink: at least :data:`INK_THRESHOLD`)."""
-    return mask_stroke_width(image >= INK_THRESHOLD)
+from .framing import INK_THRESHOLD, reframe, stroke_width
 
 
 def slant(image: np.ndarray) -> float:
@@ -92,7 +68,7 @@ def real_handwriting(n_digits: int = 2000) -> dict | None:
 def compare_with_real(digits, letters, real: dict | None = None) -> dict | None:
     """Summary statistics and a side-by-side figure of synthetic vs real handwriting.
 
-    ``digits`` and ``letters`` are synthetic :class:`~emnist_lib.data.Dataset` s of
+    ``digits`` and ``letters`` are synthetic :class:`~emnist_lib.dataset.Dataset` s of
     the ``mnist``/``digits`` and ``letters`` splits. Returns ``None`` when no real
     data is at hand (or the datasets are real), else ``{"stats": {...}, "figure": Figure}``.
     """

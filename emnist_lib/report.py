@@ -1,7 +1,7 @@
 """Assemble the written report from result records and figures.
 
 The text comes from a Jinja2 template (``templates/report.md.j2``) that renders
-one :class:`~emnist_lib.conclusions.Section` per notebook (question, setup,
+one :class:`~emnist_lib.conclusions.Section` per chapter (:mod:`emnist_lib.chapters`) (question, setup,
 results with intervals, conclusions worded by their tests, threats to
 validity); every number in it is computed from a result record, never typed by
 hand. The Markdown is also rendered to one self-contained HTML file with
@@ -17,17 +17,16 @@ import json
 import re
 from pathlib import Path
 
-import jinja2
 import markdown
 
-from . import conclusions, config, results, stats
+from . import chapters, conclusions, config, results
 from .fileio import write_text_atomic
 
 
 def _figures(out: Path) -> dict[str, list[str]]:
     figs: dict[str, list[str]] = {}
     for path in sorted(config.figures_dir(out).glob("*.png")):
-        nb = next((n for n in conclusions.TITLES if path.stem.startswith(n + "_")), None)
+        nb = next((c.notebook for c in chapters.CHAPTERS if path.stem.startswith(c.notebook + "_")), None)
         if nb:
             figs.setdefault(nb, []).append(path.name)
     return figs
@@ -42,26 +41,19 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
     if not records:
         raise ValueError(f"{config.records_dir(out)}: no result records; run the notebooks first "
                          f"(python -m emnist_lib report --profile {profile})")
-    sections = conclusions.all_sections(records)
+    sections = chapters.all_sections(records)
     timings_path = out / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    trained = [r for r in records if r.get("convergence") and r["convergence"]["status"] != "not_trained"]
-    env = jinja2.Environment(loader=jinja2.PackageLoader("emnist_lib", "templates"), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    text = env.get_template("report.md.j2").render(
-        sections=sections, synthetic=[s.title for s in sections if s.synthetic and not s.empty],
-        real=_real_sources(records), profile=profile, figures=_figures(out), timings=timings, first=records[0],
-        criterion=trained[0]["convergence"]["criterion"] if trained else "", alpha=stats.ALPHA,
-        n_records=len(records), n_trained=len(trained),
-        n_converged=sum(r["convergence"]["status"] == "converged" for r in trained))
+    trained = [r for r in records if r.convergence and r.status != "not_trained"]
+    in_abstract = {c.notebook for c in chapters.CHAPTERS if c.in_abstract}
+    text = conclusions.environment().get_template("report.md.j2").render(
+        sections=sections, abstract=[s for s in sections if s.notebook in in_abstract and not s.empty],
+        synthetic=[s.title for s in sections if s.synthetic and not s.empty],
+        real=sorted({conclusions.source_words(r.data) for r in records if not r.synthetic}), profile=profile,
+        figures=_figures(out), timings=timings, first=records[0],
+        criterion=trained[0].convergence.criterion if trained else "", n_records=len(records),
+        n_trained=len(trained), n_converged=sum(r.status == "converged" for r in trained))
     return re.sub(r"\n{3,}", "\n\n", text), sections
-
-
-def _real_sources(records: list[dict]) -> list[str]:
-    words = {"mnist": "real MNIST (original files)", "keras-mnist": "real MNIST (Keras copy)",
-             "roweis": "real Binary AlphaDigits", "nist": "real EMNIST", "tfds": "real EMNIST (tfds)"}
-    return sorted({words.get(r["data"].get("source"), r["data"].get("source")) for r in records
-                   if not r.get("synthetic")})
 
 
 def to_html(md_text: str, out: Path, title: str) -> str:

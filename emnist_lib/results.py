@@ -12,6 +12,8 @@ import functools
 import json
 import os
 import platform
+from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 import numpy as np
@@ -118,16 +120,13 @@ def write_record(folder: str | Path, record: dict) -> Path:
     return path
 
 
-REQUIRED_FIELDS = ("name", "notebook", "data.source", "config", "seed", "metrics", "versions", "hardware")
-
-
 class RecordError(ValueError):
     """A result record is unreadable or lacks a field the report needs."""
 
 
 def field(record: dict, path: str, default=KeyError):
-    """``record`` at a dotted ``path``; a missing field raises :class:`RecordError` naming the
-    record file (``record["_path"]``) unless a ``default`` is given."""
+    """``record`` (a record's JSON object) at a dotted ``path``; a missing field raises
+    :class:`RecordError` naming the record file (``record["_path"]``) unless a ``default`` is given."""
     value = record
     for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
@@ -140,24 +139,152 @@ def field(record: dict, path: str, default=KeyError):
     return value
 
 
-def read_records(folder: str | Path) -> list[dict]:
-    """Every record in ``folder`` (sorted by file name), each with its ``_path``.
+# --------------------------------------------------------------------------- typed records
+@dataclass(frozen=True)
+class Provenance:
+    """Where a record's data came from: its source (``synthetic``, ``nist``, ``mnist``, ...),
+    the split, the numbers of training and test images used, and the source's own details
+    (files and sha256, generator version, subset seed) in ``details``."""
 
-    A file that is not JSON, or lacks one of :data:`REQUIRED_FIELDS`, is a
-    :class:`RecordError` naming the file."""
-    out = []
-    for path in sorted(Path(folder).glob("*.json")):
-        try:
-            record = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise RecordError(f"{path}: not a valid result record ({exc}); delete it and rerun its notebook") from exc
-        if not isinstance(record, dict):
-            raise RecordError(f"{path}: not a result record (a JSON object); delete it and rerun its notebook")
-        record["_path"] = str(path)
+    source: str
+    split: str
+    n_train: int
+    n_test: int
+    details: dict
+
+    @property
+    def synthetic(self) -> bool:
+        return self.source == "synthetic"
+
+    @property
+    def generator_version(self) -> str | None:
+        return (self.details.get("generator") or {}).get("generator_version")
+
+    @classmethod
+    def parse(cls, data: dict, record: dict) -> Provenance:
+        return cls(field(record, "data.source"), field(record, "data.split"), int(field(record, "data.n_train")),
+                   int(field(record, "data.n_test")), data)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A training run's budget: epochs of its training images, optimizer steps, images seen."""
+
+    epochs: int
+    steps_per_epoch: int
+    steps: int
+    images: int
+    train_images: int
+    batch_size: int
+    schedule: str
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """A run's convergence verdict (:func:`emnist_lib.convergence.convergence`); ``not_trained``
+    for a model applied without training."""
+
+    status: str
+    reason: str = ""
+    criterion: str = ""
+    metric: str | None = None
+    best: float | None = None
+    chance: float | None = None
+    early_stopped: bool = False
+    epochs_run: int | None = None
+    gain_last_quarter: float | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One result record, read back (:func:`read_records`): what the analysis, the report's
+    findings and the model cards use. ``metrics``, ``config`` and ``extra`` stay mappings: their
+    keys are each notebook's own (its chapter module names them)."""
+
+    name: str
+    notebook: str
+    data: Provenance
+    config: dict
+    seed: int
+    metrics: dict
+    versions: dict
+    hardware: dict
+    history: dict = dataclass_field(default_factory=dict)
+    extra: dict = dataclass_field(default_factory=dict)
+    group: str | None = None
+    variant: str | None = None
+    budget: Budget | None = None
+    convergence: Convergence | None = None
+    wall_time_s: float | None = None
+    images_per_s: float | None = None
+    path: str = ""
+
+    @property
+    def synthetic(self) -> bool:
+        return self.data.synthetic
+
+    @property
+    def where(self) -> str:
+        return self.path or f"record {self.notebook}__{self.name}"
+
+    def metric(self, key: str, default=KeyError):
+        """``metrics[key]``; a missing metric is a :class:`RecordError` naming the file (or ``default``)."""
+        if key in self.metrics and self.metrics[key] is not None:
+            return self.metrics[key]
+        if default is not KeyError:
+            return default
+        raise RecordError(f"{self.where}: result record lacks the metric '{key}' that the report needs; rerun "
+                          "the notebook that wrote it (python -m emnist_lib report --notebooks NN)")
+
+    @property
+    def status(self) -> str:
+        """The convergence status; a record without a verdict is a :class:`RecordError`."""
+        if self.convergence is None:
+            raise RecordError(f"{self.where}: result record lacks the field 'convergence' that the report needs")
+        return self.convergence.status
+
+    @classmethod
+    def parse(cls, raw: dict, path: str = "") -> Record:
+        """A record from its JSON object; a missing required field is a :class:`RecordError`."""
+        raw = {**raw, "_path": path or raw.get("_path", "")}
         for required in REQUIRED_FIELDS:
-            field(record, required)
-        out.append(record)
-    return out
+            field(raw, required)
+        budget = raw.get("budget")
+        conv = raw.get("convergence")
+        try:
+            return cls(name=raw["name"], notebook=raw["notebook"], data=Provenance.parse(raw["data"], raw),
+                       config=raw["config"], seed=int(raw["seed"]), metrics=raw["metrics"],
+                       versions=raw["versions"], hardware=raw["hardware"], history=raw.get("history") or {},
+                       extra=raw.get("extra") or {}, group=raw.get("group"), variant=raw.get("variant"),
+                       budget=Budget(**budget) if budget else None,
+                       convergence=Convergence(**conv) if conv else None, wall_time_s=raw.get("wall_time_s"),
+                       images_per_s=raw.get("images_per_s"), path=raw["_path"])
+        except TypeError as exc:  # a budget or verdict with unknown or missing fields
+            raise RecordError(f"{raw['_path'] or raw['name']}: malformed result record ({exc}); rerun the "
+                              "notebook that wrote it") from exc
+
+
+REQUIRED_FIELDS = ("name", "notebook", "data.source", "data.split", "data.n_train", "data.n_test", "config", "seed",
+                   "metrics", "versions", "hardware")
+
+
+def read_record(path: str | Path) -> Record:
+    """The record in ``path``; a file that is not JSON, or lacks one of :data:`REQUIRED_FIELDS`, is a
+    :class:`RecordError` naming the file."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{path}: not a valid result record ({exc}); delete it and rerun its notebook") from exc
+    if not isinstance(raw, dict):
+        raise RecordError(f"{path}: not a result record (a JSON object); delete it and rerun its notebook")
+    return Record.parse(raw, str(path))
+
+
+def read_records(folder: str | Path) -> list[Record]:
+    """Every record in ``folder`` (sorted by file name), each read by :func:`read_record`."""
+    return [read_record(path) for path in sorted(Path(folder).glob("*.json"))]
 
 
 def records_table(folder: str | Path):
@@ -165,5 +292,5 @@ def records_table(folder: str | Path):
     import pandas as pd
 
     records = read_records(folder)
-    slim = [{k: v for k, v in r.items() if k not in ("history", "_path")} for r in records]
+    slim = [{k: v for k, v in asdict(r).items() if k not in ("history", "path")} for r in records]
     return pd.json_normalize(slim) if slim else pd.DataFrame()

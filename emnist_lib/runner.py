@@ -68,21 +68,6 @@ def load_params(notebook: Path, profile: str) -> dict:
     return params
 
 
-# The runs each notebook trains: (training-size parameter, epochs parameter, batch parameter,
-# classes). A size of 0 means the whole split; "alphadigits" is the 760-image training part
-# of the AlphaDigits letters. Shared by the budget check and the dry run.
-BUDGETS = {
-    "01_chollet_baselines": [("mnist_train", "epochs", "batch_size", "mnist"),
-                             ("letters_train", "epochs", "batch_size", "letters")],
-    "02_dnn_learning_rules": [("n_train", "epochs", "batch_size", "balanced")],
-    "03_cnn_depth": [("n_train", "epochs", "batch_size", "balanced")],
-    "04_regularisation_tuning": [("n_train", "epochs", "batch_size", "balanced")],
-    "05_architectures": [("n_train", "epochs", "batch_size", "balanced")],
-    "06_blur_robustness": [("n_train", "epochs", "batch_size", "split")],
-    "07_transfer_learning": [("letters_train", "source_epochs", "source_batch_size", "letters"),
-                             (None, "epochs", "batch_size", "alphadigits")],
-    "08_final_evaluation": [("n_train", "epochs", "batch_size", "balanced")],
-}
 # A run needs at least this many optimizer steps per class to leave chance; far fewer
 # (the committed report once trained ResNets for 55 steps on 47 classes) scores at chance.
 MIN_STEPS_PER_CLASS = 5
@@ -103,18 +88,21 @@ def _split_facts(kind: str, params: dict) -> tuple[int, int]:
 
 
 def run_budgets(notebook: str, params: dict, declared: dict) -> list[dict]:
-    """Each training budget ``notebook`` would run with ``params`` (declared defaults filled in):
+    """Each training budget ``notebook`` would run with ``params`` (declared defaults filled in), from
+    its chapter's :class:`~emnist_lib.chapters.TrainingBudget` entries:
     ``{"size_param", "epochs_param", "steps", "minimum", "classes"}``."""
+    from .chapters import get
+
     values = {**declared, **params}
     out = []
-    for size_key, epochs_key, batch_key, kind in BUDGETS.get(notebook, []):
-        full, classes = _split_facts(kind, values)
-        n = (values.get(size_key) or full) if size_key else full
-        batch = values.get(batch_key) or LARGEST_AUTO_BATCH
-        steps = values[epochs_key] * math.ceil(n * (1 - VALIDATION_FRACTION) / batch)
-        out.append({"size_param": size_key, "epochs_param": epochs_key, "batch_param": batch_key, "steps": steps,
+    for entry in get(notebook).budgets:
+        full, classes = _split_facts(entry.data, values)
+        n = (values.get(entry.size) or full) if entry.size else full
+        batch = values.get(entry.batch) or LARGEST_AUTO_BATCH
+        steps = values[entry.epochs] * math.ceil(n * (1 - VALIDATION_FRACTION) / batch)
+        out.append({"size_param": entry.size, "epochs_param": entry.epochs, "batch_param": entry.batch, "steps": steps,
                     "minimum": MIN_STEPS_PER_CLASS * classes, "classes": classes, "images": n,
-                    "epochs": values[epochs_key], "batch": batch})
+                    "epochs": values[entry.epochs], "batch": batch})
     return out
 
 

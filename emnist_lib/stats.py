@@ -1,7 +1,7 @@
-"""Statistics for comparisons: intervals, paired tests, multiple-comparison control, and the words.
+"""Statistics for comparisons: intervals, paired tests, multiple-comparison control.
 
 Everything numeric comes from scipy.stats or statsmodels; this module only
-chooses the test that fits the design and turns its answer into a sentence:
+chooses the test that fits the design:
 
 * a mean over seeds gets a 95% Student-t interval (:func:`mean_ci`);
 * one accuracy on one test set gets a Wilson interval (:func:`proportion_ci`);
@@ -12,8 +12,9 @@ chooses the test that fits the design and turns its answer into a sentence:
 * several comparisons against one reference are Holm-corrected (:func:`holm`).
 
 A difference is called a difference only when its test rejects at :data:`ALPHA`
-(after correction); otherwise :func:`verdict` says "no detectable difference at
-this budget" (Bouthillier et al. 2021; Dodge et al. 2019).
+(after correction, :attr:`Comparison.direction`); otherwise the report's verdict
+(``templates/findings.md.j2``) says "no detectable difference at this budget"
+(Bouthillier et al. 2021; Dodge et al. 2019).
 """
 
 from __future__ import annotations
@@ -89,8 +90,7 @@ class Comparison:
         return 1 if self.diff > 0 else -1
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "significant": self.significant, "direction": self.direction,
-                "sentence": verdict(self)}
+        return {**asdict(self), "significant": self.significant, "direction": self.direction}
 
 
 def paired_test(a: Sequence[float], b: Sequence[float], name_a: str = "A", name_b: str = "B",
@@ -170,23 +170,6 @@ def fmt_p(p: float | None) -> str:
 def fmt_points(value: float) -> str:
     """An accuracy difference (a fraction) in percentage points, signed."""
     return f"{100 * value:+.1f} points"
-
-
-def verdict(c: Comparison) -> str:
-    """The sentence a comparison supports: a win or loss only when its test says so."""
-    detail = f"{fmt_points(c.diff)}"
-    if c.low is not None and c.high is not None and c.low != c.high:
-        detail += f", 95% CI [{100 * c.low:+.1f}, {100 * c.high:+.1f}]"
-    detail += f"; {c.test}, {fmt_p(c.p_decisive)}"
-    if c.correction and c.p_adjusted is not None:
-        detail += f" ({c.correction})"
-    if c.p is None:
-        return f"{c.a} vs {c.b}: not testable ({detail})"
-    if c.direction > 0:
-        return f"{c.a} is better than {c.b} ({detail})"
-    if c.direction < 0:
-        return f"{c.a} is worse than {c.b} ({detail})"
-    return f"no detectable difference between {c.a} and {c.b} at this budget ({detail})"
 
 
 def fmt_interval(ci: dict, digits: int = 1) -> str:

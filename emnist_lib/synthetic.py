@@ -46,7 +46,7 @@ import tempfile
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -56,6 +56,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import config, strokes
 from .fileio import write_text_atomic
+from .framing import emnist_convert
 from .idx import write_idx
 from .splits import DISTINCT_LOWER, get_split
 
@@ -420,35 +421,6 @@ def draw_font(font: str, ch: str, rng: np.random.Generator, warp: Warp) -> np.nd
     return cv2.remap(glyph, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
-# --------------------------------------------------------------------------- conversion
-def emnist_convert(img: np.ndarray, out_shape=(28, 28), border: int = 2, fill: bool = False) -> np.ndarray:
-    """Cohen et al. (2017) conversion of one blurred high-resolution image to 0..255 uint8.
-
-    Crop to the bounding box of non-background pixels, centre in a frame of the
-    output's aspect ratio (a square for EMNIST) keeping the character's aspect
-    ratio, leave a ``border``-pixel margin, bicubic-resample, rescale to 0..255.
-    ``fill`` stretches the box to the whole frame instead (Binary AlphaDigits' framing),
-    a thin side by at most 2.5 times.
-    """
-    mask = img > 0.05 * img.max() if img.max() > 0 else img > 0
-    if not mask.any():
-        return np.zeros(out_shape, np.uint8)
-    rows, cols = np.where(mask.any(1))[0], np.where(mask.any(0))[0]
-    roi = img[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    oh, ow = out_shape
-    inner_h, inner_w = oh - 2 * border, ow - 2 * border
-    scale = min(inner_h / roi.shape[0], inner_w / roi.shape[1])
-    new_h, new_w = max(1, round(roi.shape[0] * scale)), max(1, round(roi.shape[1] * scale))
-    if fill:  # stretch to the frame, but a thin side (I, 1) at most 2.5-fold, not into a block
-        new_h, new_w = min(inner_h, round(new_h * 2.5)), min(inner_w, round(new_w * 2.5))
-    small = np.asarray(Image.fromarray(roi.astype(np.float32), mode="F").resize((new_w, new_h), Image.BICUBIC))
-    out = np.zeros(out_shape, np.float32)
-    top, left = (oh - new_h) // 2, (ow - new_w) // 2
-    out[top:top + new_h, left:left + new_w] = np.clip(small, 0, None)
-    peak = out.max()
-    return np.round(out / peak * 255).astype(np.uint8) if peak > 0 else out.astype(np.uint8)
-
-
 def render_chunk(labels: np.ndarray, variants: dict, sources: dict, style: Style, seed_entropy,
                  out_shape=(28, 28), border: int = 2, binarize: bool = False, fill: bool = False) -> np.ndarray:
     """Render one chunk of images for the given labels (runs in a worker process).
@@ -580,7 +552,3 @@ def ensure(split: str, n_train: int | None = None, n_test: int | None = None, se
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
-
-def with_pen(style: Style, **changes) -> Style:
-    """``style`` with some :class:`Pen` fields changed (calibration experiments)."""
-    return replace(style, pen=replace(style.pen, **changes))

@@ -9,6 +9,7 @@ integer (sparse cross-entropy): no one-hot copy of the data set.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -17,7 +18,7 @@ import random
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import keras
@@ -25,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import config, models
-from .analysis import CHANCE_MARGIN, worst_verdict
+from .convergence import convergence, worst_verdict
 
 OPTIMIZERS = ("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "plateau")
@@ -85,65 +86,8 @@ class TrainResult:
     key: str
     cache_hit: bool = False
     params: int = 0
-    extra: dict = field(default_factory=dict)
-    budget: dict = field(default_factory=dict)
-    convergence: dict = field(default_factory=dict)
-
-    def summary(self) -> dict:
-        val = self.history.get("val_accuracy") or [None]
-        return {"key": self.key, "best_epoch": self.best_epoch, "wall_time_s": self.wall_time_s,
-                "images_per_s": self.images_per_s, "params": self.params, "cache_hit": self.cache_hit,
-                "best_val_accuracy": val[self.best_epoch - 1] if val[0] is not None else None,
-                "budget": self.budget, "convergence": self.convergence}
-
-
-# --------------------------------------------------------------------------- convergence
-# A run converged when its validation accuracy gained less than CONVERGENCE_GAIN, or two
-# standard errors of that accuracy on the validation images if that is more (a smaller gain
-# cannot be told from noise), over the last quarter of its epochs (best of the last quarter
-# minus best before it), or when early stopping ended it; it did not train when its best
-# accuracy stayed within CHANCE_MARGIN of chance (1 / number of classes in the training labels).
-CONVERGENCE_GAIN = 0.01
-CONVERGENCE_CRITERION = (f"converged: validation accuracy gained less than {100 * CONVERGENCE_GAIN:.0f} point, or "
-                         "two standard errors of that accuracy on the validation images if more, over the last "
-                         "quarter of the epochs (best of the last quarter minus best before it), or early stopping "
-                         f"ended the run; did not train: best accuracy within {100 * CHANCE_MARGIN:.0f} points of "
-                         "chance")
-
-
-def convergence(history: dict, chance: float, epochs_planned: int | None = None, n_val: int | None = None) -> dict:
-    """The convergence verdict of one run from its per-epoch history.
-
-    ``n_val`` (validation images) sets the noise floor of the gain threshold. Returns
-    ``{"status": "converged" | "still_improving" | "did_not_train", "reason", "criterion",
-    "gain_last_quarter", "threshold", "best", "chance", "early_stopped"}``; a run of a single
-    epoch has no last quarter to judge and counts as still improving.
-    """
-    metric = "val_accuracy" if history.get("val_accuracy") else "accuracy"
-    acc = [float(a) for a in history.get(metric, [])]
-    if not acc:
-        raise ValueError("convergence needs a history with 'val_accuracy' or 'accuracy'")
-    ran = len(acc)
-    early = epochs_planned is not None and ran < epochs_planned
-    best = max(acc)
-    q = max(1, round(ran / 4))
-    gain = max(acc[-q:]) - max(acc[:-q]) if ran > q else None
-    noise = 2 * math.sqrt(best * (1 - best) / n_val) if n_val and metric == "val_accuracy" else 0.0
-    threshold = max(CONVERGENCE_GAIN, noise)
-    out = {"metric": metric, "best": best, "chance": chance, "early_stopped": early, "epochs_run": ran,
-           "gain_last_quarter": gain, "threshold": threshold, "criterion": CONVERGENCE_CRITERION}
-    if best < chance + CHANCE_MARGIN:
-        return {**out, "status": "did_not_train",
-                "reason": f"best {metric} {100 * best:.1f}% is within {100 * CHANCE_MARGIN:.0f} points of chance "
-                          f"({100 * chance:.1f}%)"}
-    if early:
-        return {**out, "status": "converged", "reason": f"early stopping ended it after {ran} of {epochs_planned} epochs"}
-    if gain is None:
-        return {**out, "status": "still_improving", "reason": "one epoch: no last quarter to judge"}
-    verdict = "converged" if gain < threshold else "still_improving"
-    return {**out, "status": verdict,
-            "reason": f"{metric} gained {100 * gain:+.1f} points over the last {q} of {ran} epochs "
-                      f"(threshold {100 * threshold:.1f})"}
+    budget: dict | None = None
+    convergence: dict | None = None
 
 
 # --------------------------------------------------------------------------- environment
@@ -321,11 +265,11 @@ def _store(folder: Path, model: keras.Model, meta: dict) -> None:
 
 
 class _Throughput(keras.callbacks.Callback):
+    """Training time per epoch, without the validation pass."""
+
     def __init__(self):
         super().__init__()
         self.epoch_times: list[float] = []
-
-    """Training time per epoch, without the validation pass."""
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t = time.perf_counter()
@@ -356,12 +300,93 @@ class _BestWeights(keras.callbacks.Callback):
 
 
 # --------------------------------------------------------------------------- train
+@contextlib.contextmanager
+def precision_policy(policy: str):
+    """Keras' global dtype policy set to ``policy`` inside the block and restored after it, also when
+    the block raises (a pruned Optuna trial leaves by an exception in the middle of ``fit``)."""
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _checked_classes(model, y: np.ndarray, num_classes: int | None) -> int:
+    if num_classes is None:
+        num_classes = model.output_shape[-1] if isinstance(model, keras.Model) else int(y.max()) + 1
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"labels span {y.min()}..{y.max()} but the model has {num_classes} outputs; "
+                         "letters with official labels 1..26 need num_classes=27 (or zero_based=True)")
+    return num_classes
+
+
+def _hold_out(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
+    """``(x, y, validation)``: a stratified, seeded ``cfg.validation_fraction`` of the images held out."""
+    from sklearn.model_selection import train_test_split
+
+    n_val, n_classes = math.ceil(cfg.validation_fraction * len(y)), len(np.unique(y))
+    if n_val < n_classes:
+        raise ValueError(f"a validation split of {n_val} images ({cfg.validation_fraction:g} of {len(y)}) cannot hold "
+                         f"one image of each of the {n_classes} classes: train on more images or raise "
+                         "validation_fraction")
+    x, x_val, y, y_val = train_test_split(x, y, test_size=cfg.validation_fraction, random_state=cfg.seed, stratify=y)
+    return x, y, (x_val, y_val)
+
+
+def run_budget(n_images: int, cfg: TrainConfig) -> dict:
+    """A run's budget: epochs of its ``n_images`` training images as optimizer steps and images seen."""
+    steps = math.ceil(n_images / cfg.batch_size)
+    return {"epochs": cfg.epochs, "steps_per_epoch": steps, "steps": steps * cfg.epochs,
+            "images": steps * cfg.epochs * cfg.batch_size, "train_images": int(n_images),
+            "batch_size": cfg.batch_size, "schedule": cfg.schedule}
+
+
+def _callbacks(cfg: TrainConfig, monitor: str, keep_best: bool, extra: list | None):
+    """The run's callbacks: its timer, the caller's, early stopping or plateau, and best-weight keeping."""
+    timer = _Throughput()
+    callbacks = [timer, *(extra or [])]
+    if cfg.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.early_stopping,
+                                                       restore_best_weights=True))
+    if cfg.schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=cfg.step_factor, patience=1))
+    best_weights = _BestWeights(monitor) if keep_best and not cfg.early_stopping else None
+    if best_weights:
+        callbacks.append(best_weights)
+    return callbacks, timer, best_weights
+
+
+def _fit(built: keras.Model, x, y, validation, cfg: TrainConfig, steps: int, extra_callbacks, verbose):
+    """Compile and fit ``built`` for ``cfg.epochs`` of ``steps``; the best-validation weights are kept.
+    Returns ``(history, best_epoch, wall seconds, images per second)``."""
+    compile_model(built, cfg, steps)
+    aug = None
+    if cfg.augment:
+        from .transforms import augmentation
+
+        aug = augmentation(seed=cfg.seed)
+    train_ds = make_dataset(x, y, cfg.batch_size, shuffle=True, seed=cfg.seed, augment=aug, repeat=True)
+    val_ds = make_dataset(*validation, cfg.batch_size, shuffle=False, seed=cfg.seed) if validation else None
+    monitor = "val_loss" if validation else "loss"
+    callbacks, timer, best_weights = _callbacks(cfg, monitor, bool(validation), extra_callbacks)
+    start = time.perf_counter()
+    hist = built.fit(train_ds, epochs=cfg.epochs, steps_per_epoch=steps, validation_data=val_ds,
+                     callbacks=callbacks, verbose=resolve_verbose(verbose), shuffle=False)
+    wall = time.perf_counter() - start
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "learning_rate"}
+    if best_weights and best_weights.weights is not None:
+        built.set_weights(best_weights.weights)
+    # Throughput from the fastest epoch: the first includes graph tracing.
+    images_per_s = float(steps * cfg.batch_size / min(timer.epoch_times)) if timer.epoch_times else 0.0
+    return history, int(np.argmin(history[monitor])) + 1, wall, images_per_s
+
+
 def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
           cfg: TrainConfig | None = None, model_kwargs: dict | None = None,
           validation: tuple[np.ndarray, np.ndarray] | None = None, use_cache: bool = True,
-          force: bool = False, verbose="auto", cache_extra: dict | None = None,
-          callbacks: list | None = None) -> TrainResult:
-    """Compile and fit a model; return it with its history and speed.
+          force: bool = False, verbose="auto", callbacks: list | None = None) -> TrainResult:
+    """Compile and fit a model; return it with its history, speed, budget and convergence verdict.
 
     Args:
         model: a registered builder name (built here, after seeding) or a built model
@@ -381,81 +406,32 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     cfg = cfg or TrainConfig()
     model_kwargs = dict(model_kwargs or {})
     y = np.asarray(y)
-    if num_classes is None:
-        num_classes = model.output_shape[-1] if isinstance(model, keras.Model) else int(y.max()) + 1
-    if y.min() < 0 or y.max() >= num_classes:
-        raise ValueError(f"labels span {y.min()}..{y.max()} but the model has {num_classes} outputs; "
-                         "letters with official labels 1..26 need num_classes=27 (or zero_based=True)")
-    defaults = accelerator_defaults()
+    num_classes = _checked_classes(model, y, num_classes)
     cfg = replace(cfg, batch_size=cfg.batch_size or auto_batch_size(model, model_kwargs))
-
     if validation is None and cfg.validation_fraction > 0:
-        from sklearn.model_selection import train_test_split
-
-        n_val, n_classes = math.ceil(cfg.validation_fraction * len(y)), len(np.unique(y))
-        if n_val < n_classes:
-            raise ValueError(f"a validation split of {n_val} images ({cfg.validation_fraction:g} of {len(y)}) cannot hold "
-                             f"one image of each of the {n_classes} classes: train on more images or raise "
-                             "validation_fraction")
-
-        x, x_val, y, y_val = train_test_split(x, y, test_size=cfg.validation_fraction,
-                                              random_state=cfg.seed, stratify=y)
-        validation = (x_val, y_val)
-
+        x, y, validation = _hold_out(x, y, cfg)
     name = model if isinstance(model, str) else model.name
-    data_id = fingerprint(x, y, *(validation or ()))
-    key = cache_key(name, model_kwargs, cfg, data_id, {"num_classes": num_classes, **(cache_extra or {})})
+    key = cache_key(name, model_kwargs, cfg, fingerprint(x, y, *(validation or ())), {"num_classes": num_classes})
     folder = config.model_cache_dir() / key
-    cacheable = use_cache and isinstance(model, str)
-    steps = math.ceil(len(y) / cfg.batch_size)
-    budget = {"epochs": cfg.epochs, "steps_per_epoch": steps, "steps": steps * cfg.epochs,
-              "images": steps * cfg.epochs * cfg.batch_size, "train_images": int(len(y)),
-              "batch_size": cfg.batch_size, "schedule": cfg.schedule}
-    chance = 1.0 / len(np.unique(y))
-    n_val = len(validation[1]) if validation else None
+    budget = run_budget(len(y), cfg)
+
+    def verdict(history: dict) -> dict:
+        return convergence(history, 1.0 / len(np.unique(y)), cfg.epochs, len(validation[1]) if validation else None)
+
     keras.backend.clear_session()
     set_seed(cfg.seed)
+    cacheable = use_cache and isinstance(model, str)
     if cacheable and not force and (folder / "meta.json").exists():
         built, meta = _load_cached(folder)
         return TrainResult(built, meta["history"], meta["best_epoch"], meta["wall_time_s"], meta["images_per_s"],
                            meta["config"], key, cache_hit=True, params=built.count_params(), budget=budget,
-                           convergence=convergence(meta["history"], chance, cfg.epochs, n_val))
-
-    keras.mixed_precision.set_global_policy(defaults["policy"])
-    built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
-    compile_model(built, cfg, steps)
-    aug = None
-    if cfg.augment:
-        from .transforms import augmentation
-
-        aug = augmentation(seed=cfg.seed)
-    train_ds = make_dataset(x, y, cfg.batch_size, shuffle=True, seed=cfg.seed, augment=aug, repeat=True)
-    val_ds = make_dataset(*validation, cfg.batch_size, shuffle=False, seed=cfg.seed) if validation else None
-    monitor = "val_loss" if validation else "loss"
-    timer = _Throughput()
-    callbacks = [timer, *(callbacks or [])]
-    if cfg.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.early_stopping,
-                                                       restore_best_weights=True))
-    if cfg.schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=cfg.step_factor, patience=1))
-    best_weights = _BestWeights(monitor) if validation and not cfg.early_stopping else None
-    if best_weights:
-        callbacks.append(best_weights)
-    start = time.perf_counter()
-    hist = built.fit(train_ds, epochs=cfg.epochs, steps_per_epoch=steps, validation_data=val_ds,
-                     callbacks=callbacks, verbose=resolve_verbose(verbose), shuffle=False)
-    wall = time.perf_counter() - start
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "learning_rate"}
-    best_epoch = int(np.argmin(history[monitor])) + 1
-    if best_weights and best_weights.weights is not None:
-        built.set_weights(best_weights.weights)
-    # Throughput from the fastest epoch: the first includes graph tracing.
-    images_per_s = float(steps * cfg.batch_size / min(timer.epoch_times)) if timer.epoch_times else 0.0
-    keras.mixed_precision.set_global_policy("float32")
+                           convergence=verdict(meta["history"]))
+    with precision_policy(accelerator_defaults()["policy"]):
+        built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
+        history, best_epoch, wall, images_per_s = _fit(built, x, y, validation, cfg, budget["steps_per_epoch"],
+                                                       callbacks, verbose)
     result = TrainResult(built, history, best_epoch, wall, images_per_s, asdict(cfg), key,
-                         params=built.count_params(), budget=budget,
-                         convergence=convergence(history, chance, cfg.epochs, n_val))
+                         params=built.count_params(), budget=budget, convergence=verdict(history))
     if cacheable:
         _store(folder, built, {"history": history, "best_epoch": best_epoch, "wall_time_s": wall,
                                "images_per_s": images_per_s, "config": asdict(cfg), "model": name,
@@ -464,21 +440,20 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
 
 
 def fine_tune(result: TrainResult, x, y, n_layers: int, cfg: TrainConfig, validation=None, verbose="auto"):
-    """Unfreeze the top ``n_layers`` of a transfer model's base and train on at a low learning rate."""
-    unfrozen = models.unfreeze_top(result.model, n_layers)
-    out = train(result.model, x, y, cfg=cfg, validation=validation, use_cache=False, verbose=verbose)
-    out.extra["unfrozen"] = unfrozen
-    return out
+    """Unfreeze the top ``n_layers`` of a transfer model's base and train on at a low learning rate
+    (the same model object goes on training: score the frozen run before calling this)."""
+    models.unfreeze_top(result.model, n_layers)
+    return train(result.model, x, y, cfg=cfg, validation=validation, use_cache=False, verbose=verbose)
 
 
 # --------------------------------------------------------------------------- cross-validation
 def cross_validate(candidates: list[dict], x: np.ndarray, y: np.ndarray, num_classes: int, k: int = 3,
                    seed: int = 0, verbose=0):
-    """Stratified k-fold (scikit-learn) over candidate configs; pick the best by mean accuracy.
+    """Stratified k-fold (scikit-learn) over candidate configs.
 
     Each candidate: ``{"name": str, "model": builder name, "model_kwargs": {...},
-    "train": {TrainConfig fields}}``. Returns ``(table, best_name)`` where
-    ``table`` is a pandas DataFrame with per-fold accuracies, mean and std, and each
+    "train": {TrainConfig fields}}``. Returns a pandas DataFrame, best mean first, with per-fold
+    accuracies, mean and std, and each
     fold run's convergence verdict (``statuses``, ``convergence``: the worst of the folds).
     Every candidate sees the same folds, so candidates can be compared paired over folds.
     """
@@ -499,5 +474,4 @@ def cross_validate(candidates: list[dict], x: np.ndarray, y: np.ndarray, num_cla
         rows.append({"name": cand["name"], "folds": accs, "mean": float(np.mean(accs)),
                      "std": float(np.std(accs, ddof=1)) if k > 1 else 0.0,
                      "statuses": [v["status"] for v in verdicts], "convergence": worst})
-    table = pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
-    return table, str(table.loc[0, "name"])
+    return pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)

@@ -113,7 +113,9 @@ def http_server():
 def study_model(tmp_path_factory) -> Path:
     """A small CNN trained and saved by the study's own ``final_runs`` (so it carries the model card
     notebook 08 writes): Chollet's convnet on 3,000 synthetic EMNIST digits, 3 epochs, two seeds."""
-    from emnist_lib.study import Study, final_runs, load_split
+    from emnist_lib.chapters.c08_final import NOTEBOOK, final_runs
+    from emnist_lib.loaders import load_split
+    from emnist_lib.study import Study
 
     env = pytest.MonkeyPatch()
     env.setenv("EMNIST_CACHE_DIR", str(_session_cache(tmp_path_factory)))
@@ -122,7 +124,7 @@ def study_model(tmp_path_factory) -> Path:
     try:
         out = tmp_path_factory.mktemp("study")
         ds = load_split("mnist", "synthetic", 3000, 500, 0)
-        study = Study("08_final_evaluation", out, 0)
+        study = Study(NOTEBOOK, out, 0)
         study.results.mkdir(parents=True)
         setups = {"cnn": {"model": "chollet_convnet", "model_kwargs": {}, "from": "test",
                           "train": {"epochs": 3, "batch_size": 64}}}

@@ -1,15 +1,33 @@
-"""Sample result records in the study's format, for tests of the analysis and the report."""
+"""Sample result records in the study's format, for tests of the analysis and the report.
+
+Written through the study's own writer (:meth:`emnist_lib.study.Study.record` semantics via
+:func:`~emnist_lib.results.make_record`), with every notebook, group and record name taken from
+its chapter module, so a renamed group or record breaks these tests rather than passing them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from emnist_lib.chapters import (
+    c00_data,
+    c01_chollet,
+    c02_learning_rules,
+    c03_cnn_depth,
+    c04_regularisation,
+    c05_architectures,
+    c06_blur,
+    c07_transfer,
+    c08_final,
+)
+from emnist_lib.convergence import CONVERGENCE_CRITERION
 from emnist_lib.results import make_record, pack_correct, write_record
-from emnist_lib.training import CONVERGENCE_CRITERION
 
-SYNTH = {"source": "synthetic", "split": "balanced", "train_size": 940, "test_size": 470,
+SYNTH = {"source": "synthetic", "split": "balanced", "n_train": 940, "n_test": 470,
          "generator": {"generator_version": "1.0"}}
-REAL_MNIST = {"source": "mnist", "split": "mnist", "train_size": 60000, "test_size": 10000}
+REAL_MNIST = {"source": "mnist", "split": "mnist", "n_train": 60000, "n_test": 10000}
+REAL_BALANCED = {"source": "nist", "split": "balanced", "n_train": 112800, "n_test": 18800,
+                 "sha256": {"f.gz": "ab" * 32}}
 
 
 def convergence(status: str = "converged") -> dict:
@@ -41,6 +59,13 @@ def seeded(out, notebook: str, group: str, variant: str, seed: int, acc: float, 
     return write_record(out / "results", rec)
 
 
+def single(out, notebook: str, name: str, metrics: dict, data: dict | None = None, **kw):
+    """A record that is not a seeded run (a data set, a selection, a summary)."""
+    rec = make_record(name, notebook=notebook, data=data or SYNTH, config=kw.pop("config", {}), seed=kw.pop("seed", 0),
+                      metrics=metrics, **kw)
+    return write_record(out / "results", rec)
+
+
 def family(out, notebook: str, group: str, means: dict[str, float], rng, seeds=(0, 1, 2), spread: float = 0.005,
            statuses: dict | None = None, **kw):
     for variant, mean in means.items():
@@ -49,33 +74,39 @@ def family(out, notebook: str, group: str, means: dict[str, float], rng, seeds=(
                    status=(statuses or {}).get(variant, "converged"), **kw)
 
 
-def whole_study(out, synthetic: bool = True, seed: int = 0):
-    """Records for every notebook, shaped as the notebooks write them."""
-    rng = np.random.default_rng(seed)
-    data = SYNTH if synthetic else {"source": "nist", "split": "balanced", "train_size": 112800,
-                                    "test_size": 18800, "sha256": {"f.gz": "ab" * 32}}
-    write_record(out / "results", make_record("dataset_emnist-balanced", notebook="00_data", data=data, config={},
-                                              seed=0, metrics={"name": "emnist-balanced", "train_size": 940,
-                                                               "test_size": 470, "num_classes": 47}))
-    for model, acc in (("chollet_dense", 0.97), ("chollet_convnet", 0.99)):
-        seeded(out, "01_chollet_baselines", "mnist", model, 0, acc, rng, n_test=2000, data=REAL_MNIST)
-        seeded(out, "01_chollet_baselines", "letters", model, 0, acc - 0.1, rng, data=data)
-    family(out, "02_dnn_learning_rules", "activation", {"relu": 0.6, "sigmoid": 0.3, "selu": 0.61}, rng,
-           data=data, statuses={"sigmoid": "still_improving"})
-    family(out, "02_dnn_learning_rules", "learning_rate", {"lr=0.1": 0.6, "lr=0.0001": 0.03}, rng, data=data,
-           statuses={"lr=0.0001": "did_not_train"})
-    family(out, "03_cnn_depth", "depth", {"1 conv": 0.55, "2 conv": 0.6, "best MLP": 0.6}, rng, data=data)
-    family(out, "04_regularisation_tuning", "ablation", {"baseline": 0.7, "batch_norm": 0.75, "dropout=0.3": 0.702},
-           rng, data=data)
-    family(out, "05_architectures", "architecture", {"deep_cnn": 0.8, "resnet_small": 0.79, "vit_small": 0.5},
-           rng, data=data, model_kwargs={"width": 0.25})
-    for variant, mean in (("clean", 0.8), ("kernel 5", 0.78)):
+def blur_family(out, rng, data: dict, levels=(0, 5)):
+    """Chapter 06's runs: a clean-trained model that loses accuracy at kernel 5, a blur-trained one that does not."""
+    for kernel, mean in ((0, 0.8), (5, 0.78)):
         for s in (0, 1, 2):
-            c0, c5 = correct_vector(mean, 400, rng), correct_vector(mean - 0.2 if variant == "clean" else mean, 400, rng)
-            seeded(out, "06_blur_robustness", "blur", variant, s, mean, rng, data=data,
-                   metrics={"test_accuracy_blur_0": float(c0.mean()), "test_correct_blur_0": pack_correct(c0),
-                            "test_accuracy_blur_5": float(c5.mean()), "test_correct_blur_5": pack_correct(c5)})
-    family(out, "07_transfer_learning", "transfer", {"frozen": 0.7, "scratch": 0.6}, rng, n_test=254, data=data)
-    family(out, "08_final_evaluation", "final", {"cnn": 0.85, "mlp": 0.7}, rng, n_test=470, data=data,
-           metrics={k: 0.8 for k in ("test_precision_macro", "test_recall_macro", "test_f1_macro",
-                                     "test_top_k_accuracy")}, extra={"from": "sample"})
+            scores = {}
+            for t in levels:
+                c = correct_vector(mean - 0.2 if (kernel == 0 and t) else mean, 400, rng)
+                scores.update({c06_blur.accuracy_key(t): float(c.mean()), c06_blur.correct_key(t): pack_correct(c)})
+            seeded(out, c06_blur.NOTEBOOK, c06_blur.GROUP, c06_blur.variant(kernel), s, mean, rng, data=data,
+                   metrics=scores)
+
+
+def whole_study(out, synthetic: bool = True, seed: int = 0):
+    """Records for every chapter, shaped as the notebooks write them."""
+    rng = np.random.default_rng(seed)
+    data = SYNTH if synthetic else REAL_BALANCED
+    single(out, c00_data.NOTEBOOK, f"{c00_data.DATASET_PREFIX}emnist-balanced",
+           {"name": "emnist-balanced", "train_size": 940, "test_size": 470, "num_classes": 47}, data=data)
+    for model, acc in ((c01_chollet.DENSE, 0.97), (c01_chollet.CONVNET, 0.99)):
+        seeded(out, c01_chollet.NOTEBOOK, c01_chollet.MNIST, model, 0, acc, rng, n_test=2000, data=REAL_MNIST)
+        seeded(out, c01_chollet.NOTEBOOK, c01_chollet.LETTERS, model, 0, acc - 0.1, rng, data=data)
+    family(out, c02_learning_rules.NOTEBOOK, "activation", {"relu": 0.6, "sigmoid": 0.3, "selu": 0.61}, rng,
+           data=data, statuses={"sigmoid": "still_improving"})
+    family(out, c02_learning_rules.NOTEBOOK, "learning_rate", {"lr=0.1": 0.6, "lr=0.0001": 0.03}, rng, data=data,
+           statuses={"lr=0.0001": "did_not_train"})
+    family(out, c03_cnn_depth.NOTEBOOK, c03_cnn_depth.GROUP,
+           {c03_cnn_depth.ONE_CONV: 0.55, c03_cnn_depth.TWO_CONV: 0.6, c03_cnn_depth.BEST_MLP: 0.6}, rng, data=data)
+    family(out, c04_regularisation.NOTEBOOK, c04_regularisation.ABLATION,
+           {c04_regularisation.BASELINE: 0.7, "batch_norm": 0.75, "dropout=0.3": 0.702}, rng, data=data)
+    family(out, c05_architectures.NOTEBOOK, c05_architectures.GROUP,
+           {"deep_cnn": 0.8, "resnet_small": 0.79, "vit_small": 0.5}, rng, data=data, model_kwargs={"width": 0.25})
+    blur_family(out, rng, data)
+    family(out, c07_transfer.NOTEBOOK, c07_transfer.GROUP, {c07_transfer.FROZEN: 0.7, c07_transfer.SCRATCH: 0.6}, rng,
+           n_test=254, data=data)
+    family(out, c08_final.NOTEBOOK, c08_final.GROUP, {c08_final.CNN: 0.85, c08_final.MLP: 0.7}, rng, n_test=470,
+           data=data, metrics={k: 0.8 for k in c08_final.METRICS[1:]}, extra={"from": "sample"})

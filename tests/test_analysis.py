@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from records_factory import family, seeded, whole_study
 
-from emnist_lib import analysis, conclusions
+from emnist_lib import analysis, chapters
+from emnist_lib.conclusions import family_findings
 from emnist_lib.results import RecordError, read_records
 
 
@@ -22,7 +23,7 @@ def test_family_calls_only_tested_differences_and_leaves_unconverged_out(tmp_pat
     assert set(tested) == {"batch_norm", "dropout=0.3"}  # never the unconverged ones
     assert tested["batch_norm"].direction == 1
     assert tested["dropout=0.3"].direction == 0 and tested["dropout=0.3"].correction.startswith("Holm")
-    text = " ".join(fam.sentences("the baseline"))
+    text = " ".join(str(f) for f in family_findings(fam, "the baseline"))
     assert "Detectably better than the baseline: batch_norm" in text
     assert "No detectable difference from the baseline at this budget: dropout=0.3" in text
     assert "Still improving at the end of the budget (not converged; not ranked or tested): slow" in text
@@ -63,10 +64,10 @@ def test_one_seed_two_models_is_mcnemar_with_wilson_intervals(tmp_path):
 
 def test_sections_word_non_significant_differences_as_no_detectable_difference(tmp_path):
     whole_study(tmp_path)
-    sections = conclusions.all_sections(read_records(tmp_path / "results"))
+    sections = chapters.all_sections(read_records(tmp_path / "results"))
     checked = 0
     for sec in sections:
-        text = " ".join(sec.conclusions)
+        text = " ".join(str(c) for c in sec.conclusions)
         for c in sec.comparisons:
             if not c.significant:
                 assert f"{c.a} is better" not in text and f"{c.a} is worse" not in text, c
@@ -80,20 +81,20 @@ def test_sections_word_non_significant_differences_as_no_detectable_difference(t
 
 def test_architecture_section_states_the_width_multiplier(tmp_path):
     whole_study(tmp_path)
-    arch = conclusions.section("05_architectures", read_records(tmp_path / "results"))
+    arch = chapters.section("05_architectures", read_records(tmp_path / "results"))
     assert "width multiplier" in arch.tables[0].headers and arch.tables[0].rows[0][4] == "0.25"
-    assert any("multiplier 0.25" in t for t in arch.threats)
+    assert any("multiplier 0.25" in t for t in arch.threat_lines())
 
 
 def test_every_section_states_question_setup_and_conclusion(tmp_path):
     whole_study(tmp_path)
-    for sec in conclusions.all_sections(read_records(tmp_path / "results")):
-        assert sec.question == conclusions.QUESTIONS[sec.notebook]
+    for sec in chapters.all_sections(read_records(tmp_path / "results")):
+        assert sec.question == chapters.get(sec.notebook).question
         if not sec.empty:
             assert sec.setup and sec.conclusions, sec.notebook
-    lr = next(s for s in conclusions.all_sections(read_records(tmp_path / "results"))
+    lr = next(s for s in chapters.all_sections(read_records(tmp_path / "results"))
               if s.notebook == "02_dnn_learning_rules")
-    assert any("Did not train" in c and "lr=0.0001" in c for c in lr.conclusions)
+    assert any("Did not train" in c and "lr=0.0001" in c for c in lr.sentences())
 
 
 def test_a_record_missing_a_field_the_report_needs_names_its_file(tmp_path):
@@ -101,8 +102,8 @@ def test_a_record_missing_a_field_the_report_needs_names_its_file(tmp_path):
     path = seeded(tmp_path, "05_architectures", "architecture", "deep_cnn", 0, 0.8, rng)
     text = path.read_text().replace('"convergence"', '"convergenz"')
     path.write_text(text)
-    with pytest.raises(RecordError, match=f"{path}.*lacks the field 'convergence.status'"):
-        conclusions.section("05_architectures", read_records(tmp_path / "results"))
+    with pytest.raises(RecordError, match=f"{path}.*lacks the field 'convergence'"):
+        chapters.section("05_architectures", read_records(tmp_path / "results"))
 
 
 def test_a_record_without_provenance_is_refused_when_read(tmp_path):
@@ -125,6 +126,6 @@ def test_blur_levels_near_chance_are_explained_not_ranked_as_failures(tmp_path):
             seeded(tmp_path, "06_blur_robustness", "blur", variant, s, clean_acc, rng,
                    metrics={"test_accuracy_blur_0": float(c0.mean()), "test_correct_blur_0": pack_correct(c0),
                             "test_accuracy_blur_30": float(c30.mean()), "test_correct_blur_30": pack_correct(c30)})
-    sec = conclusions.section("06_blur_robustness", read_records(tmp_path / "results"))
-    note = next(c for c in sec.conclusions if c.startswith("Near chance by design"))
+    sec = chapters.section("06_blur_robustness", read_records(tmp_path / "results"))
+    note = next(c for c in sec.sentences() if c.startswith("Near chance by design"))
     assert "at kernel 30 the clean-trained model scores 3.0%" in note and "trained on kernel 30, 9.0%" in note

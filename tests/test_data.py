@@ -8,6 +8,7 @@ import pytest
 from conftest import GLYPH, write_split
 
 from emnist_lib import data as data_mod
+from emnist_lib import framing
 from emnist_lib.data import load_emnist, verify_folder
 from emnist_lib.errors import ChecksumError, DataFormatError, MissingDataError
 from emnist_lib.fileio import sha256_file
@@ -265,7 +266,7 @@ def test_real_letters_load_upright(shared_data):
     votes = 0
     for img, label in zip(x[:26], y[:26]):
         chars = get_split("letters").chars[label - 1]
-        refs = [synthetic.emnist_convert(synthetic._template(f, c, 1)).astype(float) for f in fonts for c in chars]
+        refs = [framing.emnist_convert(synthetic._template(f, c, 1)).astype(float) for f in fonts for c in chars]
         score = lambda im, refs=refs: max(np.corrcoef(im.ravel().astype(float), r.ravel())[0, 1] for r in refs)
         votes += score(img) > score(img.T)
     assert votes >= 20, f"only {votes}/26 real letters look upright"

@@ -16,8 +16,8 @@ from emnist_lib import card as cards
 from emnist_lib import config
 from emnist_lib.cli import main
 from emnist_lib.fileio import sha256_file
+from emnist_lib.framing import emnist_convert
 from emnist_lib.inference import ImageError, Predictor, check_pixels, decode, prepare, to_emnist
-from emnist_lib.synthetic import emnist_convert
 
 
 def png(array: np.ndarray, mode: str | None = None) -> bytes:
@@ -187,7 +187,7 @@ def test_exif_rotation_of_a_phone_photo_is_applied():
 def test_images_the_models_saw_in_training_survive_a_print_and_photo_round_trip(study_model):
     """Synthetic test images enlarged, inverted to dark-on-light, put off-centre on a page of another
     shape, with noise and JPEG: the model's top-1 must mostly stay what it was on the originals."""
-    from emnist_lib.study import load_split
+    from emnist_lib.loaders import load_split
 
     p = Predictor(study_model)
     x = load_split("mnist", "synthetic", 3000, 500, 0).x_test[:60]

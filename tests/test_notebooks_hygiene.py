@@ -85,11 +85,11 @@ def test_undeclared_parameter_is_an_error(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_each_notebook_opens_with_its_question_and_ends_with_its_conclusion(path):
-    from emnist_lib.conclusions import QUESTIONS
+    from emnist_lib import chapters
 
     cells = nbformat.read(path, as_version=4).cells
-    assert cells[0].cell_type == "markdown" and QUESTIONS[path.stem] in cells[0].source
-    assert "conclusions.conclude(study)" in cells[-1].source
+    assert cells[0].cell_type == "markdown" and chapters.get(path.stem).question in cells[0].source
+    assert "chapters.conclude(study)" in cells[-1].source
 
 
 def test_training_cells_are_tagged_to_ignore_output():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from records_factory import seeded, whole_study
 
-from emnist_lib import conclusions, plots
+from emnist_lib import chapters, plots
 from emnist_lib.report import build_report, render_markdown
 from emnist_lib.results import RecordError
 
@@ -21,7 +21,7 @@ def test_each_section_has_question_setup_conclusion_and_threats(tmp_path):
     whole_study(tmp_path)
     text, sections = render_markdown(tmp_path, "quick")
     for sec in sections:
-        assert f"**Question.** {conclusions.QUESTIONS[sec.notebook]}" in text
+        assert f"**Question.** {chapters.get(sec.notebook).question}" in text
     assert text.count("**Conclusion.**") == len(sections)
     assert text.count("**Threats to validity.**") >= 8
     assert "95%" in text and "Holm" in text and "McNemar" in text
@@ -69,37 +69,51 @@ def test_a_record_lacking_a_needed_field_is_an_error_naming_the_file(tmp_path):
     whole_study(tmp_path)
     path = seeded(tmp_path, "03_cnn_depth", "depth", "2 conv", 0, 0.6, np.random.default_rng(0))
     path.write_text(path.read_text().replace('"test_n"', '"n"'))
-    with pytest.raises(RecordError, match=re.escape(str(path)) + ".*'metrics.test_n'"):
+    with pytest.raises(RecordError, match=re.escape(str(path)) + ".*lacks the metric 'test_n'"):
         build_report(tmp_path, "quick")
     assert not (tmp_path / "report.md").exists()  # nothing half-written
 
 
-def test_realism_check_results_are_quoted_only_for_the_generator_that_made_the_data(tmp_path):
+def test_realism_check_results_are_recorded_only_for_the_generator_that_made_the_data(tmp_path):
     import json
 
-    from emnist_lib import conclusions
+    from emnist_lib.chapters import c00_data
+    from emnist_lib.dataset import Dataset
+    from emnist_lib.study import Study
 
+    study = Study(c00_data.NOTEBOOK, tmp_path, 0)
+    study.results.mkdir()
+    x, y = np.zeros((2, 28, 28), np.uint8), np.array([1, 2])
+    letters = Dataset("emnist-letters", x, y, x, y, ["(unused)", "A", "B"],
+                      {"source": "synthetic", "generator": {"generator_version": "2.0"}}, split="letters")
     path = tmp_path / "realism_check.json"
-    assert conclusions.realism_check_lines("2.0", path) == []
+    assert c00_data.record_realism_check(study, letters, path) is None  # not run yet
     path.write_text(json.dumps({
-        "generator_version": "2.0", "real_set": "test", "seed": 0, "recipe": {"epochs": 5},
+        "generator_version": "1.0", "real_set": "test", "seed": 0, "recipe": {"epochs": 5},
         "digits": {"real_mnist_reframed": {"accuracy": 0.9501, "n": 10000, "wilson_95": [0.9457, 0.9542]}},
         "letters": {"real_emnist_letters_52": {"accuracy": 38 / 52, "n": 52, "wilson_95": [0.5975, 0.8323]}}}))
-    line, = conclusions.realism_check_lines("2.0", path)
+    assert c00_data.record_realism_check(study, letters, path) is None  # another generator's numbers never
+    path.write_text(path.read_text().replace('"1.0"', '"2.0"'))
+    assert c00_data.record_realism_check(study, letters, path)["generator_version"] == "2.0"
+    line = str(c00_data.realism_check_finding(study.find_record(c00_data.NOTEBOOK, c00_data.REALISM_CHECK)))
+    assert "generator v2.0; chollet_convnet, 5 epochs, seed 0" in line
     assert "95.0% [94.6, 95.4] on the 10,000 real MNIST test digits" in line
     assert "73.1% [59.8, 83.2] on the 52 real EMNIST letters" in line
-    assert conclusions.realism_check_lines("1.0", path) == []  # another generator's numbers are never quoted
 
 
 def test_search_section_ranks_importances_and_words_the_expected_best():
-    from emnist_lib import conclusions, search
+    from emnist_lib import search
+    from emnist_lib.chapters import c04_regularisation as c04
+    from emnist_lib.results import Record, make_record
 
     curve = search.expected_max([0.2, 0.4, 0.6], 3)
-    rec = {"config": {"space": "cnn"}, "metrics": {
-        "complete": 3, "pruned": 1, "best_value": 0.6, "best_trial": 2, "best_params": {"dropout": 0.25},
-        "importances": {"augment": 0.2, "dropout": 0.5, "pooling": 0.3}, "expected_max": curve}}
-    table = conclusions.search_table(rec)
+    rec = Record.parse(make_record(c04.SEARCH, notebook=c04.NOTEBOOK, config={"space": "cnn"}, seed=0,
+                                   data={"source": "synthetic", "split": "balanced", "n_train": 9, "n_test": 9},
+                                   metrics={"complete": 3, "pruned": 1, "best_value": 0.6, "best_trial": 2,
+                                            "best_params": {"dropout": 0.25}, "expected_max": curve,
+                                            "importances": {"augment": 0.2, "dropout": 0.5, "pooling": 0.3}}))
+    table = c04.search_table(rec)
     assert [r[0] for r in table.rows if r[0].startswith("importance")] == [
         "importance: dropout", "importance: pooling", "importance: augment"]
-    sentence = conclusions.search_sentence(rec)
+    sentence = str(c04.WORDING.finding("search", complete=3, pruned=1, curve=rec.metrics["expected_max"]))
     assert "4 trials (1 pruned early)" in sentence and "from 40.0%" in sentence and "with 3" in sentence

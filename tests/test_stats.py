@@ -1,10 +1,16 @@
-"""Intervals and tests come from scipy/statsmodels, and the words follow the tests."""
+"""Intervals and tests come from scipy/statsmodels, and the words (the templates' verdict) follow the tests."""
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 
 from emnist_lib import stats
+from emnist_lib.conclusions import say
+
+
+def verdict(c):
+    """The sentence the report writes for ``c`` (the template's verdict macro)."""
+    return say("verdict", c=c)
 
 
 def test_mean_ci_is_the_student_t_interval():
@@ -40,7 +46,7 @@ def test_paired_test_matches_scipy_and_reports_the_difference_interval():
 def test_paired_test_with_one_pair_cannot_call_anything():
     c = stats.paired_test([0.9], [0.1], "A", "B")
     assert c.p is None and not c.significant and c.direction == 0
-    assert "not testable" in stats.verdict(c)
+    assert "not testable" in verdict(c)
 
 
 def test_mcnemar_uses_only_the_discordant_images():
@@ -76,7 +82,7 @@ def test_holm_adjusts_a_family_and_can_remove_a_win():
 @pytest.mark.parametrize("diff,p", [(0.08, 0.2), (-0.08, 0.2), (0.001, 0.049), (0.3, 0.051)])
 def test_a_non_significant_difference_is_never_worded_as_a_win_or_loss(diff, p):
     c = stats.Comparison("the CNN", "the MLP", "paired t-test over 3 seeds", 3, diff, p)
-    text = stats.verdict(c)
+    text = verdict(c)
     if p < stats.ALPHA:
         assert ("better" in text) == (diff > 0) and ("worse" in text) == (diff < 0)
     else:
@@ -86,11 +92,11 @@ def test_a_non_significant_difference_is_never_worded_as_a_win_or_loss(diff, p):
 
 def test_significant_differences_name_the_direction_the_test_and_p():
     c = stats.Comparison("the CNN", "the MLP", "McNemar (chi-square) on 2820 test images", 2820, 0.12, 1e-9)
-    text = stats.verdict(c)
+    text = verdict(c)
     assert text.startswith("the CNN is better than the MLP (+12.0 points")
     assert "McNemar" in text and "p < 0.001" in text
     c.diff = -0.12
-    assert stats.verdict(c).startswith("the CNN is worse than the MLP")
+    assert verdict(c).startswith("the CNN is worse than the MLP")
 
 
 def test_two_proportions_on_independent_test_sets():

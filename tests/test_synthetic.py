@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emnist_lib import synthetic
+from emnist_lib import framing, synthetic
 from emnist_lib.data import load_emnist
 from emnist_lib.idx import read_idx
 from emnist_lib.splits import SPLITS, get_split
@@ -94,7 +94,7 @@ def test_typeset_fonts_are_matplotlib_text_faces_and_packages_never_reserved_one
 def test_conversion_centres_character_with_border():
     img = np.zeros((128, 128), np.float32)
     img[20:100, 50:70] = 1.0  # tall thin bar
-    out = synthetic.emnist_convert(img)
+    out = framing.emnist_convert(img)
     rows, cols = np.where(out.any(1))[0], np.where(out.any(0))[0]
     assert rows[0] >= 1 and rows[-1] <= 26  # 2-pixel border, bicubic spill at most 1 px
     assert abs((cols[0] + cols[-1]) / 2 - 13.5) <= 1  # centred horizontally, aspect kept
@@ -245,7 +245,7 @@ def test_realism_statistics_measure_what_they_say():
 
     img = np.zeros((28, 28), np.uint8)
     img[4:24, 12:15] = 255  # a bar 3 px wide, 20 tall
-    assert realism.stroke_width(img) == pytest.approx(3, rel=0.15)
+    assert framing.stroke_width(img) == pytest.approx(3, rel=0.15)
     assert realism.aspect(img) == pytest.approx(3 / 20)
     lean = np.zeros((28, 28), np.uint8)
     for r in range(4, 24):  # top to the right

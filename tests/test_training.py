@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from emnist_lib import training
+from emnist_lib.convergence import convergence
 from emnist_lib.training import TrainConfig, cross_validate, train
 
 
@@ -99,16 +100,17 @@ def test_augmented_pipeline_keeps_shapes_and_range(toy):
     assert labels.shape == (16,)
 
 
-def test_cross_validation_reports_mean_std_and_best(toy):
+def test_cross_validation_reports_folds_mean_std_best_first(toy):
     x, y = toy
     cands = [{"name": "tiny", "model": "mlp", "model_kwargs": {"hidden": (4, 4, 4)}, "train": {"epochs": 1, "batch_size": 64}},
              {"name": "wide", "model": "mlp", "model_kwargs": {"hidden": (128, 64, 32)},
               "train": {"epochs": 3, "batch_size": 32, "learning_rate": 3e-3}}]
-    table, best = cross_validate(cands, x, y, 10, k=3, seed=0)
+    table = cross_validate(cands, x, y, 10, k=3, seed=0)
     assert list(table.columns) == ["name", "folds", "mean", "std", "statuses", "convergence"]
     assert all(len(v) == 3 for v in table["statuses"])
     assert all(len(f) == 3 for f in table["folds"])
-    assert best == "wide" and table.loc[0, "mean"] == pytest.approx(np.mean(table.loc[0, "folds"]))
+    assert table.loc[0, "name"] == "wide" and table.loc[0, "mean"] == pytest.approx(np.mean(table.loc[0, "folds"]))
+    assert table["mean"].is_monotonic_decreasing
 
 
 def test_automatic_batch_depends_on_hardware_and_model(toy, monkeypatch):
@@ -182,18 +184,18 @@ def test_every_run_records_its_budget_and_convergence(toy):
     ([0.50], "still_improving"),                     # one epoch: nothing to judge
 ])
 def test_convergence_verdict(val, status):
-    v = training.convergence({"val_accuracy": val}, chance=0.1, epochs_planned=len(val))
+    v = convergence({"val_accuracy": val}, chance=0.1, epochs_planned=len(val))
     assert v["status"] == status, v["reason"]
 
 
 def test_convergence_threshold_grows_with_validation_noise():
     hist = {"val_accuracy": [0.3, 0.6, 0.68, 0.70]}  # +2 points in the last quarter
-    assert training.convergence(hist, 0.02, 4, n_val=100)["status"] == "converged"  # 2 SE = 9 points
-    assert training.convergence(hist, 0.02, 4, n_val=100_000)["status"] == "still_improving"
+    assert convergence(hist, 0.02, 4, n_val=100)["status"] == "converged"  # 2 SE = 9 points
+    assert convergence(hist, 0.02, 4, n_val=100_000)["status"] == "still_improving"
 
 
 def test_early_stopping_counts_as_converged():
-    v = training.convergence({"val_accuracy": [0.3, 0.6, 0.5, 0.4]}, chance=0.1, epochs_planned=10)
+    v = convergence({"val_accuracy": [0.3, 0.6, 0.5, 0.4]}, chance=0.1, epochs_planned=10)
     assert v["status"] == "converged" and v["early_stopped"]
 
 

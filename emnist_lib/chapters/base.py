@@ -1,0 +1,40 @@
+"""What a chapter is: one notebook's question, budgets and findings, in one module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..conclusions import Section
+from ..results import Record
+
+
+@dataclass(frozen=True)
+class TrainingBudget:
+    """One kind of run a notebook trains, for the runner's budget check and the dry run: the
+    parameters that set its training size (None: the whole data set), epochs and batch, and the
+    data it trains on (an EMNIST split name, ``mnist``, ``alphadigits``, or ``split`` for the
+    notebook's own ``split`` parameter)."""
+
+    size: str | None
+    epochs: str
+    batch: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A notebook of the study. ``notebook`` is its file's stem (``notebooks/<notebook>.ipynb``,
+    ``params/<profile>/<notebook>.yaml``); its first markdown cell states ``question``;
+    ``findings`` builds its report section from result records; ``in_abstract`` puts the
+    section's headline in the report's abstract."""
+
+    notebook: str
+    title: str
+    question: str
+    findings: Callable[[list[Record]], Section]
+    budgets: tuple[TrainingBudget, ...] = ()
+    in_abstract: bool = False
+
+    def section(self, records: list[Record]) -> Section:
+        return self.findings(records)
