@@ -152,12 +152,27 @@ def prepare(data: bytes | str | Path, name: str | None = None) -> np.ndarray:
     return to_emnist(decode(data, name), name)
 
 
+def _numbers_grid(pixels, name: str) -> list[list[float]]:
+    """``pixels`` as JSON gives it: exactly 28 rows of 28 numbers (no strings, booleans or nesting)."""
+    if not isinstance(pixels, list) or len(pixels) != 28 or not all(isinstance(r, list) and len(r) == 28 for r in pixels):
+        shape = f"{len(pixels)} rows" if isinstance(pixels, list) else type(pixels).__name__
+        raise ImageError(f"{name}: expected a 28x28 array (28 rows of 28 numbers 0..255), got {shape}")
+    for i, row in enumerate(pixels):
+        for j, v in enumerate(row):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ImageError(f"{name}[{i}][{j}]: expected a number 0..255, got {type(v).__name__} {v!r:.20}")
+    return pixels
+
+
 def check_pixels(pixels, name: str = "pixels") -> np.ndarray:
-    """A 28x28 array already in the model's convention (0..255, white ink on black, upright)."""
-    try:
-        arr = np.asarray(pixels, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ImageError(f"{name}: expected a 28x28 array of numbers 0..255 ({exc})") from exc
+    """A 28x28 array already in the model's convention (0..255, white ink on black, upright): a numeric
+    numpy array, or nested lists of numbers as JSON carries them (strings and booleans are refused)."""
+    if isinstance(pixels, np.ndarray):
+        if pixels.dtype.kind not in "iuf":
+            raise ImageError(f"{name}: expected numbers 0..255, got an array of {pixels.dtype}")
+        arr = pixels.astype(np.float64)
+    else:
+        arr = np.asarray(_numbers_grid(pixels, name), dtype=np.float64)
     if arr.shape != (28, 28):
         raise ImageError(f"{name}: expected a 28x28 array (rows of 28 numbers 0..255), got shape {arr.shape}")
     if not np.isfinite(arr).all():

@@ -85,6 +85,8 @@ def parse_request(body: bytes, content_type: str) -> np.ndarray:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(400, f"body is not valid JSON ({exc})") from exc
+    except RecursionError as exc:  # the parser's own depth limit: arrays inside arrays thousands deep
+        raise BadRequest(400, "body is JSON nested too deeply; send {\"pixels\": 28 rows of 28 numbers}") from exc
     if not isinstance(doc, dict) or not ({"pixels", "image_base64"} & doc.keys()):
         raise BadRequest(422, "JSON must be an object with \"pixels\" (28x28 numbers 0..255, white ink on black, "
                               "upright) or \"image_base64\" (a PNG/JPEG/BMP file, base64)")

@@ -238,7 +238,10 @@ def test_a_truncated_image_is_a_clear_error():
 
 @pytest.mark.parametrize("pixels, message", [
     (np.zeros((28, 27)).tolist(), "expected a 28x28 array"),
-    ([["a"] * 28] * 28, "expected a 28x28 array of numbers"),
+    ([["a"] * 28] * 28, r"pixels\[0\]\[0\]: expected a number 0..255, got str"),
+    ([[False] * 28] * 28, "got bool"),
+    (np.full((28, 28), "7"), "expected numbers 0..255, got an array of <U1"),
+    (np.ones((28, 28), bool), "got an array of bool"),
     ((np.zeros((28, 28)) + np.nan).tolist(), "NaN"),
     ((np.ones((28, 28)) * 300).tolist(), "0..255"),
     (np.zeros((28, 28)).tolist(), "no ink"),

@@ -92,12 +92,10 @@ def test_unknown_space_is_an_error(tmp_path):
         search.get_space("resnet")
 
 
-def test_unreachable_storage_fails_fast_with_a_clear_error(tmp_path):
+def test_unreachable_storage_is_a_clear_error_that_hides_the_password(tmp_path):
     pytest.importorskip("psycopg")
-    start = time.time()
     with pytest.raises(search.SearchError, match=r"cannot open the search storage postgresql://u:\*\*\*@127\.0\.0\.1:9/db"):
         search.open_storage("postgresql://u:secret@127.0.0.1:9/db", tmp_path, "x")
-    assert time.time() - start < 15
 
 
 def test_existing_study_with_another_space_names_both(tmp_path):

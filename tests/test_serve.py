@@ -6,7 +6,6 @@ import base64
 import concurrent.futures
 import io
 import json
-import time
 import urllib.error
 import urllib.request
 
@@ -96,6 +95,12 @@ NAN_JSON = '{"pixels": [' + ",".join(["[" + ",".join(["NaN"] * 28) + "]"] * 28) 
     (json.dumps({"image_base64": "@@@"}).encode(), "application/json", 422, "not valid base64"),
     (json.dumps({"image_base64": 5}).encode(), "application/json", 422, "must be a string"),
     (b"{not json", "application/json", 400, "not valid JSON"),
+    (b'{"pixels": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "application/json", 400, "nested too deeply"),
+    (json.dumps({"pixels": [["7"] * 28] * 28}).encode(), "application/json", 422, "pixels[0][0]: expected a number"),
+    (json.dumps({"pixels": [[True] * 28] * 28}).encode(), "application/json", 422, "got bool True"),
+    (json.dumps({"pixels": [[0] * 27 + [None]] + [[0] * 28] * 27}).encode(), "application/json", 422,
+     "pixels[0][27]: expected a number 0..255, got NoneType"),
+    (json.dumps({"pixels": [[[0]] * 28] * 28}).encode(), "application/json", 422, "got list"),
 ])
 def test_bad_requests_are_4xx_with_a_message_and_the_server_goes_on(client, body, content_type, status, message):
     r = client.post("/predict", content=body, headers={"Content-Type": content_type})
@@ -145,13 +150,11 @@ def test_a_real_server_under_load_keeps_answering_without_growing(live_server):
     for _ in range(30):  # warm-up: code paths traced, allocator pools filled
         assert post(base + "/predict", body)[0] == 200
     before = rss(proc.pid)
-    start = time.monotonic()
     for i in range(200):
         status, out = post(base + "/predict", body)
         assert status == 200 and len(out["top"]) == 5
         if i % 50 == 0:
             assert post(base + "/predict", b"junk")[0] == 422
-    assert time.monotonic() - start < 120
 
     def client(n):
         return [post(base + "/predict", body)[0] for _ in range(n)]
