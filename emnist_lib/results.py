@@ -158,7 +158,9 @@ class Provenance:
 
     @property
     def generator_version(self) -> str | None:
-        return (self.details.get("generator") or {}).get("generator_version")
+        """The synthetic generator's version (EMNIST splits keep it under ``generator``; the
+        AlphaDigits stand-in at the top level)."""
+        return (self.details.get("generator") or {}).get("generator_version") or self.details.get("generator_version")
 
     @classmethod
     def parse(cls, data: dict, record: dict) -> Provenance:

@@ -204,3 +204,24 @@ def test_a_validation_split_too_small_for_the_classes_is_a_clear_error(toy):
     with pytest.raises(ValueError, match=r"validation split of 3 images \(0.1 of 30\) cannot hold one image of each "
                                          r"of the 10 classes"):
         train("chollet_dense", x[::10], y[::10], 10, CFG, use_cache=False, verbose=0)
+
+
+def test_a_run_stopped_mid_fit_leaves_the_precision_policy_as_it_was(toy, monkeypatch):
+    """A pruned Optuna trial leaves fit by an exception; on a GPU the run sets mixed precision."""
+    import keras
+    import optuna
+
+    x, y = toy
+    monkeypatch.setattr(training, "accelerator_defaults",
+                        lambda: {"batch_size": None, "policy": "mixed_float16", "jit_compile": False})
+    seen = []
+
+    class Prune(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(keras.mixed_precision.global_policy().name)
+            raise optuna.TrialPruned()
+
+    with pytest.raises(optuna.TrialPruned):
+        train("chollet_dense", x, y, 10, CFG, use_cache=False, verbose=0, callbacks=[Prune()])
+    assert seen == ["mixed_float16"]
+    assert keras.mixed_precision.global_policy().name == "float32"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..conclusions import Section
 from ..results import Record
@@ -38,3 +39,13 @@ class Chapter:
 
     def section(self, records: list[Record]) -> Section:
         return self.findings(records)
+
+
+F = TypeVar("F", bound=Callable)
+
+
+def trains(fn: F) -> F:
+    """Mark a chapter procedure that trains models: a notebook cell calling it holds results that vary
+    with the hardware, so it must carry the ``nbval-ignore-output`` tag (the hygiene tests check)."""
+    fn.trains = True
+    return fn

@@ -19,7 +19,7 @@ from ..conclusions import (
 )
 from ..dataset import Dataset
 from ..results import Record
-from .base import Chapter, TrainingBudget
+from .base import Chapter, TrainingBudget, trains
 
 NOTEBOOK = "04_regularisation_tuning"
 TITLE = "Regularisation, ablations and cross-validated tuning"
@@ -83,6 +83,7 @@ def epochs_for(train: dict, epochs: int) -> int:
 
 
 # --------------------------------------------------------------------------- procedures
+@trains
 def run_search(study, ds: Dataset, space: str, n_trials: int, baseline: Baseline, seed: int) -> dict:
     """An Optuna search of ``space`` at the baseline's budget (:mod:`emnist_lib.search`), on a
     seeded validation split of the training set, in a fresh journal file under the output folder.
@@ -144,6 +145,7 @@ def cv_candidates(records: list[Record], notebook: str, baseline: Baseline, abla
     return out + [{**c, "train": {**asdict(replace(baseline.cfg, **c["train"])), "seed": seed}} for c in extra]
 
 
+@trains
 def select_by_cv(study, ds: Dataset, baseline: Baseline, ablations_: dict, *, n_best: int, k: int, seed: int,
                  extra: list[dict] = ()):
     """k-fold cross-validation of :func:`cv_candidates`; records ``cv__<name>`` (fold accuracies,

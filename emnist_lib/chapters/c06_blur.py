@@ -11,7 +11,7 @@ from ..conclusions import Section, Table, Wording, open_section, pair, status_wo
 from ..convergence import CHANCE_MARGIN
 from ..dataset import Dataset
 from ..results import Record
-from .base import Chapter, TrainingBudget
+from .base import Chapter, TrainingBudget, trains
 
 NOTEBOOK = "06_blur_robustness"
 TITLE = "Robustness to blur"
@@ -48,6 +48,7 @@ Training on blurred images is detectably better at {{ helped | join(", ") if hel
 
 
 # --------------------------------------------------------------------------- procedures
+@trains
 def blur_runs(study, ds: Dataset, model: str, cfg, levels: list[int], seeds: list[int]) -> np.ndarray:
     """Train on each blur level (0 = clean) with every seed, score on every blur level of the same
     test images; record ``blur__<level>__seed<k>``. Returns the seed-mean accuracy matrix

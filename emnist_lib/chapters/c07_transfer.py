@@ -12,7 +12,7 @@ from ..conclusions import Section, Table, Wording, open_section, pair, status_wo
 from ..convergence import worst_verdict
 from ..dataset import Dataset
 from ..results import Record
-from .base import Chapter, TrainingBudget
+from .base import Chapter, TrainingBudget, trains
 
 NOTEBOOK = "07_transfer_learning"
 TITLE = "Transfer learning to Binary AlphaDigits"
@@ -38,6 +38,7 @@ WORDING = Wording("""
 
 
 # --------------------------------------------------------------------------- procedures
+@trains
 def source_model(letters: Dataset, cfg):
     """The letters model (chapter 01's convnet with the same settings, so usually from the model cache)."""
     from ..training import train
@@ -47,6 +48,7 @@ def source_model(letters: Dataset, cfg):
     return res
 
 
+@trains
 def transfer_runs(study, source, letters: Dataset, target: Dataset, cfg, seeds: list[int],
                   fine_tune_layers: int) -> list[dict]:
     """Held-out comparison on the target: the source model applied directly (once), and per seed a
@@ -87,6 +89,7 @@ def transfer_runs(study, source, letters: Dataset, target: Dataset, cfg, seeds: 
     return rows
 
 
+@trains
 def transfer_kfold(study, source_model, target: Dataset, cfg, k: int = 3, seed: int = 0) -> list[dict]:
     """Stratified k-fold on the target's training part: frozen-base transfer vs the same architecture
     from scratch, on the same folds (paired); records ``transfer_kfold__<method>``."""

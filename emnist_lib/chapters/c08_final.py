@@ -10,7 +10,7 @@ from ..dataset import Dataset
 from ..results import Record
 from . import c02_learning_rules as c02
 from . import c04_regularisation as c04
-from .base import Chapter, TrainingBudget
+from .base import Chapter, TrainingBudget, trains
 
 NOTEBOOK = "08_final_evaluation"
 TITLE = "Final test evaluation"
@@ -46,6 +46,7 @@ def selected_setups(study, epochs: int, batch_size: int) -> dict[str, dict]:
     return setups
 
 
+@trains
 def final_runs(study, ds: Dataset, setups: dict, seeds: list[int]):
     """Train each selected setup with every seed on the training data, evaluate once on the test set
     (all metrics, per-image correctness for McNemar), record ``final__<name>__seed<k>``; save the first

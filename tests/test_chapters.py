@@ -1,0 +1,264 @@
+"""The chapters registry and the decisions each chapter makes: what it selects, what it records, how it words it."""
+
+import warnings
+from dataclasses import replace
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from records_factory import family, seeded, single
+
+from emnist_lib import chapters, config
+from emnist_lib.chapters import c02_learning_rules as c02
+from emnist_lib.chapters import c04_regularisation as c04
+from emnist_lib.chapters import c06_blur as c06
+from emnist_lib.chapters import c07_transfer as c07
+from emnist_lib.chapters import c08_final as c08
+from emnist_lib.dataset import Dataset
+from emnist_lib.results import read_records
+from emnist_lib.runner import notebook_paths, parameters_cell
+from emnist_lib.study import Study
+
+
+def toy_dataset(n_per_class: int = 30, classes: int = 10, seed: int = 0, name: str = "toy") -> Dataset:
+    """Separable images (class k: a bright bar at row 2k+3), synthetic provenance."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(classes), n_per_class)
+    x = rng.integers(0, 40, (len(y), 28, 28), dtype=np.uint8)
+    for i, k in enumerate(y):
+        x[i, 2 * k + 3: 2 * k + 5, 4:24] = 250
+    prov = {"source": "synthetic", "generator": {"generator_version": "test"}}
+    return Dataset(name, x, y, x[::3].copy(), y[::3].copy(), [str(k) for k in range(classes)], prov, split=name)
+
+
+def study_in(tmp_path, chapter) -> Study:
+    study = Study(chapter.NOTEBOOK, tmp_path, 0)
+    study.results.mkdir(parents=True, exist_ok=True)
+    study.figures.mkdir(parents=True, exist_ok=True)
+    return study
+
+
+# --------------------------------------------------------------------------- the registry
+def test_one_chapter_per_notebook_in_order():
+    assert [c.notebook for c in chapters.CHAPTERS] == [p.stem for p in notebook_paths()]
+
+
+@pytest.mark.parametrize("chapter", chapters.CHAPTERS, ids=lambda c: c.notebook)
+def test_every_budget_entry_names_parameters_its_notebook_declares(chapter):
+    _, declared = parameters_cell(nbformat.read(config.NOTEBOOKS_DIR / f"{chapter.notebook}.ipynb", as_version=4))
+    for entry in chapter.budgets:
+        assert {entry.epochs, entry.batch} | ({entry.size} if entry.size else set()) <= set(declared), entry
+
+
+def test_an_unknown_notebook_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown notebook '09_x'; have 00_data, 01_chollet_baselines"):
+        chapters.get("09_x")
+
+
+def test_a_wording_without_the_kind_asked_is_an_error():
+    with pytest.raises(ValueError, match="no wording 'verdikt'"):
+        c04.WORDING.finding("verdikt")
+
+
+# --------------------------------------------------------------------------- 02: the MLP selected
+def test_pick_best_takes_the_best_converged_mean_over_seeds(tmp_path):
+    rng = np.random.default_rng(0)
+    family(tmp_path, c02.NOTEBOOK, "activation", {"relu": 0.60, "selu": 0.62, "sigmoid": 0.9}, rng,
+           statuses={"sigmoid": "still_improving"})
+    family(tmp_path, c02.NOTEBOOK, "optimizer", {"adam": 0.61, "sgd": 0.95}, rng, statuses={"sgd": "did_not_train"})
+    best = c02.pick_best(read_records(tmp_path / "results"), c02.NOTEBOOK, "val_accuracy", ["activation", "optimizer"])
+    assert best["from"] == "activation__selu" and best["converged"] is True  # never the higher unconverged ones
+    assert best["metrics"]["seeds"] == [0, 1, 2]
+    assert best["metrics"]["val_accuracy"] == pytest.approx(0.62, abs=0.01)
+
+
+def test_pick_best_with_nothing_converged_warns_and_says_so(tmp_path):
+    rng = np.random.default_rng(1)
+    family(tmp_path, c02.NOTEBOOK, "activation", {"relu": 0.3, "selu": 0.4}, rng,
+           statuses={"relu": "still_improving", "selu": "still_improving"})
+    with pytest.warns(UserWarning, match="no setting converged"):
+        best = c02.pick_best(read_records(tmp_path / "results"), c02.NOTEBOOK, "val_accuracy", ["activation"])
+    assert best["from"] == "activation__selu" and best["converged"] is False
+
+
+def test_pick_best_without_records_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no records in groups"):
+        c02.pick_best([], c02.NOTEBOOK, "val_accuracy", ["activation"])
+
+
+# --------------------------------------------------------------------------- 04: the CNN selected
+def _baseline():
+    from emnist_lib.training import TrainConfig
+
+    return c04.Baseline("cnn", c04.baseline_kwargs([8, 16]), TrainConfig(epochs=4, batch_size=32, learning_rate=2e-3))
+
+
+def test_cv_candidates_are_the_baseline_the_strongest_converged_ablations_and_the_search(tmp_path):
+    rng = np.random.default_rng(2)
+    family(tmp_path, c04.NOTEBOOK, c04.ABLATION, {"baseline": 0.7, "batch_norm": 0.75, "dropout=0.3": 0.72,
+                                                  "augmentation": 0.9}, rng, statuses={"augmentation": "still_improving"})
+    ablations = c04.ablations(4)
+    found = {"name": c04.SEARCH_BEST, "model": "cnn", "model_kwargs": {"dropout": 0.1}, "train": {"learning_rate": 0.01}}
+    cands = c04.cv_candidates(read_records(tmp_path / "results"), c04.NOTEBOOK, _baseline(), ablations, 1, 7, [found])
+    assert [c["name"] for c in cands] == ["baseline", "batch_norm", "search_best"]  # never the unconverged 0.9
+    assert cands[1]["model_kwargs"]["batch_norm"] is True and cands[1]["model_kwargs"]["filters"] == [8, 16]
+    assert all(c["train"]["seed"] == 7 and c["train"]["epochs"] == 4 for c in cands)
+    assert cands[2]["train"]["learning_rate"] == 0.01 and cands[2]["train"]["batch_size"] == 32
+
+
+def test_early_stopping_keeps_its_room_and_the_rule_lives_in_one_place():
+    assert c04.ablations(5)["early_stopping"]["train"]["epochs"] == c04.EARLY_STOPPING_ROOM * 5
+    assert c04.epochs_for({"early_stopping": 2}, 5) == c04.EARLY_STOPPING_ROOM * 5
+    assert c04.epochs_for({"early_stopping": 0}, 5) == 5
+
+
+def _fake_cv(rows):
+    def cross_validate(candidates, x, y, num_classes, k, seed):
+        assert [c["name"] for c in candidates] == [r["name"] for r in rows]
+        table = pd.DataFrame([{**r, "mean": float(np.mean(r["folds"])), "std": float(np.std(r["folds"], ddof=1)),
+                               "statuses": [r["convergence"]["status"]] * k} for r in rows])
+        return table.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+
+    return cross_validate
+
+
+def _cv_row(name, folds, status="converged"):
+    return {"name": name, "folds": folds, "convergence": {"status": status, "reason": "test", "criterion": "test"}}
+
+
+def test_select_by_cv_records_the_best_converged_candidate_and_words_it(tmp_path, monkeypatch):
+    from emnist_lib import training
+
+    study = study_in(tmp_path, c04)
+    ds = toy_dataset()
+    family(tmp_path, c04.NOTEBOOK, c04.ABLATION, {"baseline": 0.7, "batch_norm": 0.75}, np.random.default_rng(3))
+    rows = [_cv_row("baseline", [0.70, 0.71, 0.69]), _cv_row("batch_norm", [0.76, 0.78, 0.77]),
+            _cv_row(c04.SEARCH_BEST, [0.90, 0.91, 0.92], "still_improving")]
+    monkeypatch.setattr(training, "cross_validate", _fake_cv(rows))
+    found = {"name": c04.SEARCH_BEST, "model": "cnn", "model_kwargs": {}, "train": {}}
+    _, best = c04.select_by_cv(study, ds, _baseline(), c04.ablations(4), n_best=1, k=3, seed=0, extra=[found])
+    assert best == "batch_norm"  # the unconverged search trial scored higher but is not selected
+    rec = study.find_record(c04.NOTEBOOK, c04.BEST_CNN)
+    assert rec.extra == {"from": "batch_norm", "k": 3, "converged": True}
+    assert rec.config["model_kwargs"]["batch_norm"] is True
+    sec = chapters.section(c04.NOTEBOOK, read_records(study.results))
+    text = " ".join(sec.sentences())
+    assert "Selected for notebook 08: batch_norm (highest mean 3-fold accuracy among converged candidates; " \
+           "against the baseline: batch_norm is better than baseline" in text
+    assert "Cross-validation: batch_norm is better than baseline (+7.0 points" in text
+    assert "paired t-test over 3 folds" in text
+    assert sec.tables[1].caption == "3-fold cross-validation of the strongest settings"
+
+
+def test_select_by_cv_with_nothing_converged_says_so(tmp_path, monkeypatch):
+    from emnist_lib import training
+
+    study = study_in(tmp_path, c04)
+    family(tmp_path, c04.NOTEBOOK, c04.ABLATION, {"baseline": 0.7}, np.random.default_rng(4))
+    monkeypatch.setattr(training, "cross_validate", _fake_cv([_cv_row("baseline", [0.5, 0.6, 0.55], "still_improving")]))
+    c04.select_by_cv(study, toy_dataset(), _baseline(), c04.ablations(4), n_best=1, k=3, seed=0)
+    text = " ".join(chapters.section(c04.NOTEBOOK, read_records(study.results)).sentences())
+    assert "Selected for notebook 08: baseline (highest mean 3-fold accuracy; NO candidate converged" in text
+
+
+# --------------------------------------------------------------------------- 08: what the final runs train
+def test_selected_setup_takes_the_selection_at_this_budget(tmp_path):
+    study = study_in(tmp_path, c08)
+    assert c08.selected_setup(study, c04.NOTEBOOK, c04.BEST_CNN, "cnn", 6, 64)["from"] == \
+        f"builder defaults ({c04.NOTEBOOK} not run)"
+    config_ = {"model": "cnn", "model_kwargs": {"dropout": 0.3},
+               "train": {"epochs": 14, "batch_size": 32, "seed": 5, "early_stopping": 2, "learning_rate": 0.003}}
+    single(tmp_path, c04.NOTEBOOK, c04.BEST_CNN, {"cv_mean": 0.8}, config=config_,
+           extra={"from": "early_stopping", "k": 3, "converged": True})
+    setup = c08.selected_setup(study, c04.NOTEBOOK, c04.BEST_CNN, "cnn", 6, 64)
+    assert setup["from"] == "early_stopping" and setup["model_kwargs"] == {"dropout": 0.3}
+    assert setup["train"] == {"epochs": c04.EARLY_STOPPING_ROOM * 6, "batch_size": 64, "early_stopping": 2,
+                              "learning_rate": 0.003}  # its own seed is not carried over
+
+
+# --------------------------------------------------------------------------- 06: blur
+def test_blur_runs_score_every_model_at_every_level_and_the_drop_is_paired(tmp_path):
+    from emnist_lib.training import TrainConfig
+
+    study = study_in(tmp_path, c06)
+    ds = toy_dataset()
+    matrix = c06.blur_runs(study, ds, "chollet_dense", TrainConfig(epochs=2, batch_size=32, learning_rate=3e-3),
+                           [0, 5], [0, 1])
+    records = read_records(study.results)
+    runs = [r for r in records if r.group == c06.GROUP]
+    assert sorted((r.variant, r.seed) for r in runs) == [("clean", 0), ("clean", 1), ("kernel 5", 0), ("kernel 5", 1)]
+    clean = sorted((r for r in runs if r.variant == c06.CLEAN), key=lambda r: r.seed)
+    assert matrix[0, 1] == pytest.approx(np.mean([r.metric(c06.accuracy_key(5)) for r in clean]), abs=1e-6)
+    drop = c06.blur_drop(clean, 5)
+    assert drop.diff == pytest.approx(matrix[0, 1] - matrix[0, 0], abs=1e-6)
+    assert "McNemar" in drop.test and drop.n == 2
+
+
+# --------------------------------------------------------------------------- 07: transfer
+def test_transfer_records_each_method_and_scores_the_frozen_model_before_fine_tuning(tmp_path):
+    from emnist_lib.models import transfer
+    from emnist_lib.study import accuracy_of
+    from emnist_lib.training import TrainConfig, train
+
+    study = study_in(tmp_path, c07)
+    letters, target = toy_dataset(name="letters"), toy_dataset(n_per_class=12, seed=1, name="target")
+    source = c07.source_model(letters, TrainConfig(epochs=2, batch_size=32, learning_rate=3e-3))
+    cfg = TrainConfig(epochs=2, batch_size=16, learning_rate=3e-3)
+    c07.transfer_runs(study, source, letters, target, cfg, [0], fine_tune_layers=2)
+    recs = {r.variant: r for r in read_records(study.results) if r.group == c07.GROUP}
+    assert set(recs) == {c07.DIRECT, c07.FROZEN, c07.FINE_TUNED, c07.SCRATCH}
+    assert recs[c07.DIRECT].status == "not_trained" and recs[c07.FROZEN].extra["source_seed"] == 0
+    frozen_again = train(transfer(source.model, target.num_classes), target.x_train, target.y_train,
+                         cfg=replace(cfg, seed=0), use_cache=False, verbose=0)
+    assert recs[c07.FROZEN].metric("test_accuracy") == pytest.approx(
+        accuracy_of(frozen_again.model, target.x_test, target.y_test), abs=1e-6)
+
+
+def test_transfer_kfold_is_worded_as_a_paired_test_over_folds(tmp_path):
+    rng = np.random.default_rng(5)
+    family(tmp_path, c07.NOTEBOOK, c07.GROUP, {c07.FROZEN: 0.7, c07.SCRATCH: 0.6}, rng, n_test=254)
+    for method, folds in ((c07.FROZEN, [0.70, 0.72, 0.69]), (c07.SCRATCH, [0.60, 0.61, 0.62])):
+        seeded(tmp_path, c07.NOTEBOOK, c07.KFOLD, method, 0, 0.7, rng, metrics={"folds": folds})
+    sec = chapters.section(c07.NOTEBOOK, read_records(tmp_path / "results"))
+    cv = next(s for s in sec.sentences() if s.startswith("Cross-validation:"))
+    assert cv.startswith("Cross-validation: frozen-base transfer is better than training from scratch (+9.3 points")
+    assert "paired t-test over 3 folds" in cv
+    assert sec.tables[-1].caption == "3-fold cross-validation on the AlphaDigits training part"
+
+
+# --------------------------------------------------------------------------- records
+def test_a_record_carries_the_split_and_the_sizes_actually_used(tmp_path):
+    study = study_in(tmp_path, c08)
+    ds = toy_dataset().subset(100, 50, seed=0)
+    path = study.record("x", ds, {"m": 1.0})
+    rec = read_records(path.parent)[0]
+    assert (rec.data.split, rec.data.n_train, rec.data.n_test, rec.data.source) == ("toy", 100, 50, "synthetic")
+    assert rec.synthetic and rec.data.generator_version == "test"
+
+
+def test_no_warnings_from_reading_the_sample_study(tmp_path):
+    from records_factory import whole_study
+
+    whole_study(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(chapters.all_sections(read_records(tmp_path / "results"))) == len(chapters.CHAPTERS)
+
+
+def test_the_readme_example_chapter_works_as_written(tmp_path):
+    """The README's "Add a chapter" module, loaded as a chapter of the package, builds its section."""
+    import importlib.util
+    import re
+
+    text = (config.REPO_ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(# emnist_lib/chapters/c09_rotation.py.*?)```", text, re.S).group(1)
+    path = tmp_path / "c09_rotation.py"
+    path.write_text(code)
+    spec = importlib.util.spec_from_file_location("emnist_lib.chapters.c09_rotation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(6)
+    family(tmp_path, module.NOTEBOOK, module.GROUP, {"upright": 0.8, "rotated": 0.5}, rng)
+    sec = module.CHAPTER.section(read_records(tmp_path / "results"))
+    assert sec.title == "Robustness to rotation" and sec.sentences()[0].startswith("Rotation: rotated is worse than")
