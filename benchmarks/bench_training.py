@@ -43,7 +43,7 @@ LABELS = {"baseline": "baseline (Keras defaults)", "project_1_step": "project, 1
 def load(args):
     from emnist_lib.data import load_emnist
 
-    return load_emnist("letters", source="synthetic", synthetic_train=args.n_train, synthetic_test=args.n_test)
+    return load_emnist("letters", source="synthetic", n_train=args.n_train, n_test=args.n_test)
 
 
 def worker(args) -> dict:

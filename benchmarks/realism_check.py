@@ -46,7 +46,7 @@ def train_on(split: str, n_train: int, seed: int, root: Path):
     from emnist_lib.data import load_emnist
     from emnist_lib.training import TrainConfig, train
 
-    ds = load_emnist(split, source="synthetic", synthetic_train=n_train, synthetic_test=n_train // 10, seed=seed)
+    ds = load_emnist(split, source="synthetic", n_train=n_train, n_test=n_train // 10, seed=seed)
     cfg = TrainConfig(**RECIPE, seed=seed)
     res = train("chollet_convnet", ds.x_train, ds.y_train, ds.num_classes, cfg, use_cache=False, verbose=0)
     return res.model, ds

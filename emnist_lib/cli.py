@@ -39,7 +39,7 @@ def cmd_info(args) -> int:
     rows = []
     for split in _split_list(args.split):
         ds = load_emnist(split, source=args.source, data_dir=args.data_dir, download=False,
-                         synthetic_train=args.synthetic_train, synthetic_test=args.synthetic_test, seed=args.seed)
+                         n_train=args.synthetic_train, n_test=args.synthetic_test, seed=args.seed)
         rows.append(ds.describe())
     if args.json:
         print(json.dumps({"environment": env_summary(), "splits": rows}, indent=2, sort_keys=True))

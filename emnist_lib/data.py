@@ -17,10 +17,15 @@ Sources:
     The project's synthetic handwriting (:mod:`emnist_lib.synthetic`: pen trajectories of hand-printed
     letterforms),
     written in the official format and read by the same code path.
+``nist-pool``
+    Real EMNIST re-split by this package from the official files that *are* at hand when the
+    split's own are not (:mod:`emnist_lib.pool`: checked, relabelled, de-duplicated, class-balanced,
+    seeded); real handwriting, not the official partition.
 ``auto``
-    ``nist`` if the files are present or the official address answers within
-    a few seconds (never when ``EMNIST_OFFLINE=1``), else ``synthetic`` with one
-    loud warning.
+    ``nist`` if the split's own files are present, else ``nist-pool`` if other official files
+    are (data dir or the shared real-data folder), else ``nist`` if the official address answers
+    within a few seconds (never when ``EMNIST_OFFLINE=1``), else ``synthetic`` with one loud
+    warning.
 ``tfds`` / ``extra-keras-datasets``
     Those packages' copies, normalised to the same output.
 """
@@ -45,7 +50,7 @@ from .fileio import atomic_path, sha256_file
 from .idx import read_idx
 from .splits import GZIP_ZIP_SHA256, GZIP_ZIP_SIZE, GZIP_ZIP_URL, OFFICIAL_FILES, SplitSpec, get_split
 
-SOURCES = ("auto", "nist", "synthetic", "tfds", "extra-keras-datasets")
+SOURCES = ("auto", "nist", "nist-pool", "synthetic", "tfds", "extra-keras-datasets")
 _WARNED_SYNTHETIC = False
 
 
@@ -206,6 +211,14 @@ def nist_available(spec: SplitSpec, data_dir: Path | None = None) -> bool:
     return _have_split_files(spec, folder) or (folder / "gzip.zip").exists()
 
 
+def _load_pool(spec: SplitSpec, n_train: int | None, n_test: int | None, seed: int, data_dir: Path | None):
+    from . import pool
+
+    folder = pool.ensure(spec.name, n_train, n_test, seed, data_dir)
+    xtr, ytr, xte, yte, sums = read_split_folder(spec, folder)
+    return xtr, ytr, xte, yte, {**pool.provenance(folder), "sha256": sums}
+
+
 def _load_synthetic(spec: SplitSpec, n_train: int | None, n_test: int | None, seed: int):
     from . import synthetic
 
@@ -253,6 +266,10 @@ def resolve_source(spec: SplitSpec, source: str, data_dir: Path | None = None) -
         return source
     if nist_available(spec, data_dir):
         return "nist"
+    from . import pool
+
+    if pool.available(spec, data_dir):
+        return "nist-pool"
     if not config.offline() and reachable(GZIP_ZIP_URL, timeout=3.0):
         return "nist"
     if not _WARNED_SYNTHETIC:
@@ -269,21 +286,20 @@ def resolve_source(spec: SplitSpec, source: str, data_dir: Path | None = None) -
 
 def load_emnist(split: str, source: str = "auto", data_dir: str | Path | None = None, *,
                 zero_based: bool = False, download: bool = True, verify: bool = True,
-                synthetic_train: int | None = None, synthetic_test: int | None = None,
-                seed: int = 0) -> Dataset:
+                n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> Dataset:
     """Load one EMNIST split as upright uint8 images.
 
     Args:
         split: byclass, bymerge, balanced, letters, digits or mnist.
-        source: auto, nist, synthetic, tfds or extra-keras-datasets (module doc).
+        source: auto, nist, nist-pool, synthetic, tfds or extra-keras-datasets (module doc).
         data_dir: folder of the official files (default ``EMNIST_DATA_DIR`` or the user cache).
         zero_based: letters only: shift the official labels 1..26 to 0..25 (26 outputs
             instead of 27). Other splits are already zero-based.
         download: allow downloading the official ``gzip.zip`` when files are missing.
         verify: check official files against the embedded sha256 sums.
-        synthetic_train, synthetic_test: sizes of the synthetic set (defaults in
-            :mod:`emnist_lib.synthetic`); ignored for real data.
-        seed: synthetic generator seed.
+        n_train, n_test: sizes of a generated (synthetic; defaults in :mod:`emnist_lib.synthetic`) or
+            re-split (nist-pool; default: all the pool holds) set; the official files come whole.
+        seed: the synthetic generator's seed, or the nist-pool re-split's.
 
     Returns:
         A :class:`Dataset`; ``dataset.provenance["source"]`` says which data it is.
@@ -294,7 +310,9 @@ def load_emnist(split: str, source: str = "auto", data_dir: str | Path | None = 
     if resolved == "nist":
         xtr, ytr, xte, yte, prov = _load_nist(spec, data_dir, download, verify)
     elif resolved == "synthetic":
-        xtr, ytr, xte, yte, prov = _load_synthetic(spec, synthetic_train, synthetic_test, seed)
+        xtr, ytr, xte, yte, prov = _load_synthetic(spec, n_train, n_test, seed)
+    elif resolved == "nist-pool":
+        xtr, ytr, xte, yte, prov = _load_pool(spec, n_train, n_test, seed, data_dir)
     elif resolved == "tfds":
         xtr, ytr, xte, yte, prov = _load_tfds(spec, data_dir, download)
     else:

@@ -1,7 +1,8 @@
 """The data sets a profile asks for, at the sizes it asks for.
 
-Synthetic data is generated at exactly the size asked; real data is subsampled
-(stratified, seeded) when a size is given (0 = everything / the generator default).
+Synthetic data is generated, and a split re-split from the official pool (``nist-pool``) is drawn,
+at exactly the size asked (per class, rounded up); other real data is subsampled (stratified,
+seeded) when a size is given (0 = everything / the generator default).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .mnist import load_mnist
 def load_split(split: str, source: str = "auto", n_train: int = 0, n_test: int = 0, seed: int = 0,
                zero_based: bool = False) -> Dataset:
     """An EMNIST split (:func:`emnist_lib.data.load_emnist`) at the size a profile asks for."""
-    ds = load_emnist(split, source=source, synthetic_train=n_train or None, synthetic_test=n_test or None,
+    ds = load_emnist(split, source=source, n_train=n_train or None, n_test=n_test or None,
                      seed=seed, zero_based=zero_based)
     return _sized(ds, n_train, n_test, seed)
 
@@ -25,7 +26,10 @@ def load_mnist_split(source: str = "auto", n_train: int = 0, n_test: int = 0, se
     return _sized(ds, n_train, n_test, seed)
 
 
+BUILT_TO_SIZE = ("synthetic", "nist-pool")
+
+
 def _sized(ds: Dataset, n_train: int, n_test: int, seed: int) -> Dataset:
-    if not ds.is_synthetic and (n_train or n_test):
+    if ds.source not in BUILT_TO_SIZE and (n_train or n_test):
         return ds.subset(n_train or None, n_test or None, seed=seed)
     return ds

@@ -136,7 +136,7 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None, synthet
     if requested == "auto":  # an explicit source="synthetic" is the caller's choice, not a fallback
         warnings.warn("The original MNIST is not available (no IDX files, offline): using the SYNTHETIC EMNIST "
                       "'mnist' split instead. Results are not comparable to published MNIST numbers.", stacklevel=2)
-    ds = load_emnist("mnist", source="synthetic", synthetic_train=synthetic_train, synthetic_test=synthetic_test,
+    ds = load_emnist("mnist", source="synthetic", n_train=synthetic_train, n_test=synthetic_test,
                      seed=seed)
     return Dataset("mnist", ds.x_train, ds.y_train, ds.x_test, ds.y_test, CLASS_NAMES,
                    dict(ds.provenance, stands_in_for="MNIST (LeCun et al.)"))

@@ -117,10 +117,11 @@ def test_subset_is_stratified_and_recorded(isolated_dirs):
     assert ds.provenance["subset"] == {"n_train": 50, "n_test": 20, "seed": 1}
 
 
-def test_auto_offline_falls_back_to_synthetic_with_a_warning(monkeypatch):
+def test_auto_offline_falls_back_to_synthetic_with_a_warning(monkeypatch, isolated_dirs):
+    monkeypatch.setenv("EMNIST_SHARED_DATA", str(isolated_dirs / "no-shared-folder"))  # users have none
     monkeypatch.setattr(data_mod, "_WARNED_SYNTHETIC", False)
     with pytest.warns(UserWarning, match="SYNTHETIC"):
-        ds = load_emnist("letters", source="auto", synthetic_train=52, synthetic_test=26)
+        ds = load_emnist("letters", source="auto", n_train=52, n_test=26)
     assert ds.is_synthetic and ds.provenance["requested_source"] == "auto"
 
 

@@ -18,7 +18,7 @@ def test_readme_example_runs(monkeypatch, tmp_path, capsys):
     real = emnist_lib.data.load_emnist
 
     def small(split, **kwargs):  # the example's data, shrunk: 10 synthetic images per class
-        return real(split, source="synthetic", synthetic_train=470, synthetic_test=94)
+        return real(split, source="synthetic", n_train=470, n_test=94)
 
     monkeypatch.setattr(emnist_lib.data, "load_emnist", small)
     monkeypatch.chdir(tmp_path)

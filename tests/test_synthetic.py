@@ -63,7 +63,7 @@ def test_cache_key_names_split_size_seed_and_version(tmp_path):
 def test_stored_transposed_and_loaded_upright(tmp_path, monkeypatch):
     """Synthetic files use the official storage; the loader turns them upright like real ones."""
     monkeypatch.setenv("EMNIST_CACHE_DIR", str(tmp_path))
-    ds = load_emnist("letters", source="synthetic", synthetic_train=52, synthetic_test=26, seed=0)
+    ds = load_emnist("letters", source="synthetic", n_train=52, n_test=26, seed=0)
     spec = get_split("letters")
     folder = synthetic.ensure("letters", n_train=52, n_test=26, seed=0)
     stored = read_idx(folder / spec.file_name("train", "images"))
