@@ -228,12 +228,10 @@ def draw(target: SplitSpec, y: np.ndarray, n_train: int | None, n_test: int | No
         te = _per_class(n_test, len(classes)) if n_test else round(avail * share)
         tr = _per_class(n_train, len(classes)) if n_train else avail - te
         want_test, want_train = np.full(len(classes), te), np.full(len(classes), tr)
-    else:
+    else:  # proportional to the pool; unset sizes split each class at the official test share
         total = int(counts.sum())
-        te_total = n_test or round(total * share)
-        tr_total = n_train or total - te_total
-        want_test = np.maximum(1, np.round(counts * te_total / total)).astype(int)
-        want_train = np.maximum(1, np.round(counts * tr_total / total)).astype(int)
+        want_test = (np.maximum(1, np.round(counts * n_test / total)) if n_test else np.round(counts * share)).astype(int)
+        want_train = (np.maximum(1, np.round(counts * n_train / total)) if n_train else counts - want_test).astype(int)
     short = np.flatnonzero(want_test + want_train > counts)
     if len(short):
         i = short[np.argmax(want_test[short] + want_train[short] - counts[short])]
