@@ -146,6 +146,69 @@ def unconverged(*variants: tuple[str, list[Record]]) -> list[tuple[str, str]]:
     return [(name, status(rs)) for name, rs in variants if status(rs) not in ("converged", "not_trained")]
 
 
+# --------------------------------------------------------------------------- synthetic vs real
+def twin_group(group: str) -> str:
+    """The group under which a comparison run on real data is repeated on synthetic data (same sizes,
+    seeds and budget): what says whether the offline study predicts the real one."""
+    return f"{group}_synthetic"
+
+
+@dataclass
+class RankAgreement:
+    """How a family ranks on synthetic vs real data: Kendall's tau of the variants' means with a 95%
+    bootstrap interval over seeds, and the family's findings (vs the real family's reference) that flip."""
+
+    metric: str
+    variants: list[str]
+    real: dict[str, float]
+    synthetic: dict[str, float]
+    tau: float
+    low: float
+    high: float
+    p: float
+    reference: str | None
+    flips: list[tuple[str, int, int]]  # (variant, direction on real, direction on synthetic)
+    agree: list[str]
+
+
+def rank_agreement(real: dict[str, list[Record]], synthetic: dict[str, list[Record]], metric: str,
+                   reference: str | None = None, n_boot: int = 2000, seed: int = 0) -> RankAgreement | None:
+    """Kendall's tau (scipy.stats.kendalltau) between the variants' mean ``metric`` on real and on synthetic
+    data; its interval from resampling the seeds of each side (a percentile bootstrap); and which of the real
+    family's findings (better, worse, no detectable difference vs ``reference``) the synthetic family words
+    otherwise. None with fewer than three variants on both sides."""
+    from scipy.stats import kendalltau
+
+    names = [v for v in real if v in synthetic]
+    if len(names) < 3:
+        return None
+    means = {side: {v: float(np.mean(values(runs[v], metric))) for v in names}
+             for side, runs in (("real", real), ("synthetic", synthetic))}
+    tau, p = kendalltau([means["real"][v] for v in names], [means["synthetic"][v] for v in names])
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(n_boot):
+        sides = []
+        for runs in (real, synthetic):
+            seeds = sorted({r.seed for v in names for r in runs[v]})
+            pick = rng.choice(seeds, len(seeds))
+            sides.append([np.mean([r.metric(metric) for s in pick for r in runs[v] if r.seed == s] or [np.nan])
+                          for v in names])
+        t = kendalltau(*sides).statistic
+        if np.isfinite(t):
+            boot.append(t)
+    fam_real = compare_family({v: real[v] for v in names}, metric, reference)
+    fam_syn = compare_family({v: synthetic[v] for v in names}, metric, fam_real.reference)
+    direction = {side: {c.a: c.direction for c in fam.comparisons} for side, fam in (("real", fam_real),
+                                                                                     ("synthetic", fam_syn))}
+    tested = [v for v in names if v in direction["real"] and v in direction["synthetic"]]
+    flips = [(v, direction["real"][v], direction["synthetic"][v]) for v in tested
+             if direction["real"][v] != direction["synthetic"][v]]
+    low, high = (np.quantile(boot, [0.025, 0.975]) if boot else (np.nan, np.nan))
+    return RankAgreement(metric, names, means["real"], means["synthetic"], float(tau), float(low), float(high),
+                         float(p), fam_real.reference, flips, [v for v in tested if v not in {f[0] for f in flips}])
+
+
 # --------------------------------------------------------------------------- two models, one test set
 def correct_vector(run: Record, key: str = "test_correct", n_key: str = "test_n") -> np.ndarray:
     return unpack_correct(run.metric(key), int(run.metric(n_key)))

@@ -228,6 +228,32 @@ def pair(c: stats.Comparison, *variants: tuple[str, list[Record]]) -> Finding:
     return SHARED.finding("pair", c=c, bad=analysis.unconverged(*variants))
 
 
+def rank_agreement_of(records: list[Record], notebook: str, group: str, metric: str,
+                      reference: str | None = None) -> analysis.RankAgreement | None:
+    """The rank agreement of ``group`` with its synthetic twin, when the twin was run."""
+    synthetic = analysis.group_runs(records, notebook, analysis.twin_group(group))
+    if not synthetic:
+        return None
+    return analysis.rank_agreement(analysis.group_runs(records, notebook, group), synthetic, metric, reference)
+
+
+def rank_agreement_findings(sec: Section, records: list[Record], notebook: str, group: str, metric: str,
+                            what: str, reference: str | None = None) -> analysis.RankAgreement | None:
+    """When ``group`` was also run on synthetic data (:func:`~emnist_lib.analysis.twin_group`): a table of
+    both rankings and the rank agreement with the findings that flip, added to ``sec``."""
+    ra = rank_agreement_of(records, notebook, group, metric, reference)
+    if ra is None:
+        return None
+    order = sorted(ra.variants, key=lambda v: -ra.real[v])
+    rows = [[v, pct(ra.real[v]), pct(ra.synthetic[v]), str(order.index(v) + 1),
+             str(sorted(ra.variants, key=lambda w: -ra.synthetic[w]).index(v) + 1)] for v in order]
+    sec.tables.append(Table(f"The same comparison on real and on synthetic EMNIST ({what})",
+                            ["variant", f"real, mean {metric.replace('_', ' ')}", "synthetic", "rank real",
+                             "rank synthetic"], rows))
+    sec.conclusions.append(SHARED.finding("rank_agreement", ra=ra, what=what))
+    return ra
+
+
 # --------------------------------------------------------------------------- opening a section
 def empty(notebook: str, title: str, question: str) -> Section:
     return Section(notebook, title, question, empty=True, conclusions=[SHARED.finding("no_records")])

@@ -257,6 +257,16 @@ def _load_extra_keras(spec: SplitSpec):
     return xtr, np.asarray(ytr, np.int64), xte, np.asarray(yte, np.int64), {"source": "extra-keras-datasets"}
 
 
+def real_source(spec: SplitSpec, data_dir: Path | None = None) -> str | None:
+    """The real EMNIST source on this machine without any download: ``nist`` (the split's own
+    official files), ``nist-pool`` (other official files), or None."""
+    from . import pool
+
+    if nist_available(spec, data_dir):
+        return "nist"
+    return "nist-pool" if pool.available(spec, data_dir) else None
+
+
 def resolve_source(spec: SplitSpec, source: str, data_dir: Path | None = None) -> str:
     """Turn ``auto`` into ``nist`` or ``synthetic`` (with one loud warning)."""
     global _WARNED_SYNTHETIC
@@ -264,12 +274,9 @@ def resolve_source(spec: SplitSpec, source: str, data_dir: Path | None = None) -
         raise ValueError(f"unknown source {source!r}; choose one of: {', '.join(SOURCES)}")
     if source != "auto":
         return source
-    if nist_available(spec, data_dir):
-        return "nist"
-    from . import pool
-
-    if pool.available(spec, data_dir):
-        return "nist-pool"
+    local = real_source(spec, data_dir)
+    if local:
+        return local
     if not config.offline() and reachable(GZIP_ZIP_URL, timeout=3.0):
         return "nist"
     if not _WARNED_SYNTHETIC:

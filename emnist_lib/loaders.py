@@ -33,3 +33,11 @@ def _sized(ds: Dataset, n_train: int, n_test: int, seed: int) -> Dataset:
     if ds.source not in BUILT_TO_SIZE and (n_train or n_test):
         return ds.subset(n_train or None, n_test or None, seed=seed)
     return ds
+
+
+def synthetic_twin(ds: Dataset, seed: int = 0) -> Dataset | None:
+    """The synthetic version of a real EMNIST data set at the same sizes (for running a comparison on
+    both: does the offline default rank methods as real data does?); None when ``ds`` is synthetic."""
+    if ds.is_synthetic:
+        return None
+    return load_split(ds.split, "synthetic", len(ds.y_train), len(ds.y_test), seed)

@@ -250,6 +250,34 @@ def draw(target: SplitSpec, y: np.ndarray, n_train: int | None, n_test: int | No
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test)), sizes
 
 
+def partition(split: str, per_class: dict[str, int], seed: int, data_dir: Path | None = None) -> dict:
+    """Disjoint parts of the pool, ``per_class`` images of every class each, in the order given, from one
+    seeded order per class (e.g. ``{"score": 100, "train": 400, "calibration": 200}``): what a benchmark
+    needs to tune on one part and score on another. Returns ``{part: (images upright, labels)}`` and
+    ``"facts"`` (files, duplicates); asking for more than a class holds is the same error as :func:`draw`'s."""
+    target = get_split(split)
+    files = find_files(target.name, data_dir)
+    if not files:
+        raise MissingDataError(f"{SOURCE}: no official EMNIST files to build {split!r} from")
+    x, y, facts = read_pool(target, files, pool_folders(data_dir))
+    classes = np.arange(target.first_label, target.num_outputs)
+    need = sum(per_class.values())
+    counts = np.array([(y == c).sum() for c in classes])
+    if (counts < need).any():
+        i = int(np.argmin(counts))
+        raise ValueError(f"{SOURCE}: split {target.name!r} asks for {need} images of class "
+                         f"{target.class_names()[classes[i]]!r} (label {classes[i]}), but the pool holds only "
+                         f"{counts[i]} of it after removing duplicates")
+    rng = np.random.default_rng(seed)
+    orders = [rng.permutation(np.flatnonzero(y == c)) for c in classes]
+    out, start = {"facts": facts}, 0
+    for part, n in per_class.items():
+        idx = np.sort(np.concatenate([order[start:start + n] for order in orders]))
+        out[part] = (x[idx], y[idx])
+        start += n
+    return out
+
+
 def cache_key(target: SplitSpec, files: list[PoolFile], n_train, n_test, seed: int) -> str:
     blob = json.dumps({"split": target.name, "files": sorted(OFFICIAL_FILES[p.name][0] for f in files
                                                              for p in (f.images, f.labels)),

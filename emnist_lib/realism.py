@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .framing import INK_THRESHOLD, reframe, stroke_width
+from .framing import INK_THRESHOLD, stroke_width
 
 
 def slant(image: np.ndarray) -> float:
@@ -43,65 +43,92 @@ def summary(images: np.ndarray) -> dict[str, float]:
     return out
 
 
+RELATIVE = ("ink_mean", "stroke_width_mean", "ink_fraction", "aspect_mean", "slant_sd")
+ABSOLUTE = ("slant_mean",)  # degrees around zero: a ratio of means would mean nothing
+
+
 def compare(real: dict[str, float], synthetic: dict[str, float]) -> dict[str, float]:
-    """Relative difference (synthetic / real - 1) of the ink and stroke width means."""
-    return {k: synthetic[k] / real[k] - 1 for k in ("ink_mean", "stroke_width_mean", "ink_fraction")}
+    """Synthetic against real: relative differences (synthetic / real - 1) of the ink, stroke width,
+    inked fraction, aspect and slant spread; the mean slant's difference in degrees."""
+    out = {k: synthetic[k] / real[k] - 1 for k in RELATIVE if k in real and k in synthetic}
+    out.update({k: synthetic[k] - real[k] for k in ABSOLUTE if k in real and k in synthetic})
+    return out
 
 
-def real_handwriting(n_digits: int = 2000) -> dict | None:
-    """Real samples to compare with, from the shared data folder; ``None`` when it is absent.
-
-    ``digits``: the first ``n_digits`` real MNIST *training* digits re-framed the EMNIST
-    way; ``letters``: the 52 real EMNIST letters. Each is ``(images, labels)``.
-    """
-    from . import config
-    from .data import load_real_letters_sample
-    from .mnist import find_idx_folder, load_mnist
-
-    if config.shared_data_dir() is None or find_idx_folder() is None:
-        return None
-    mnist = load_mnist("idx")
-    return {"digits": (reframe(mnist.x_train[:n_digits]), mnist.y_train[:n_digits]),
-            "letters": load_real_letters_sample()}
+def compare_per_class(x_syn: np.ndarray, y_syn: np.ndarray, x_real: np.ndarray, y_real: np.ndarray,
+                      class_names: list[str], per_class: int = 200) -> dict:
+    """The same statistics on synthetic and real images of one split, overall and class by class
+    (at most ``per_class`` images of each class on each side)."""
+    out = {"synthetic": summary(x_syn), "real": summary(x_real), "per_class": {}}
+    out["relative_difference"] = compare(out["real"], out["synthetic"])
+    for c in np.unique(y_real):
+        syn, real = x_syn[y_syn == c][:per_class], x_real[y_real == c][:per_class]
+        if len(syn) and len(real):
+            out["per_class"][class_names[c]] = compare(summary(real), summary(syn))
+    return out
 
 
-def compare_with_real(digits, letters, real: dict | None = None) -> dict | None:
-    """Summary statistics and a side-by-side figure of synthetic vs real handwriting.
+def emnist_twins(datasets, seed: int = 0) -> dict | None:
+    """``{split: (synthetic, real)}``: each EMNIST data set of ``datasets`` beside its other version at the
+    same sizes (synthetic generated, or real from the official files on this machine, never downloaded);
+    None when there is no real EMNIST here."""
+    from .data import real_source
+    from .loaders import load_split
+    from .splits import SPLITS
 
-    ``digits`` and ``letters`` are synthetic :class:`~emnist_lib.dataset.Dataset` s of
-    the ``mnist``/``digits`` and ``letters`` splits. Returns ``None`` when no real
-    data is at hand (or the datasets are real), else ``{"stats": {...}, "figure": Figure}``.
-    """
+    out = {}
+    for ds in datasets:
+        if ds.split not in SPLITS:
+            continue
+        real = real_source(SPLITS[ds.split])
+        if real is None:
+            return None
+        sizes = (len(ds.y_train), len(ds.y_test), seed)
+        other = load_split(ds.split, real if ds.is_synthetic else "synthetic", *sizes)
+        out[ds.split] = (ds, other) if ds.is_synthetic else (other, ds)
+    return out or None
+
+
+def compare_with_real(twins: dict, figure_split: str = "letters") -> dict:
+    """Summary statistics of synthetic vs real EMNIST, overall and per class, for each split of
+    :func:`emnist_twins`, and a figure of both side by side, class by class (``figure_split``)."""
     from . import plots
 
-    real = real if real is not None else real_handwriting()
-    if real is None or not (digits.is_synthetic and letters.is_synthetic):
-        return None
     stats, rows = {}, []
-    for part, ds in (("digits", digits), ("letters", letters)):
-        x_real, y_real = real[part]
-        stats[part] = {"synthetic": summary(ds.x_train[:3000]), "real": summary(x_real)}
-        stats[part]["relative_difference"] = compare(stats[part]["real"], stats[part]["synthetic"])
-        for c in sorted(set(y_real.tolist())):
-            rows.append((ds.class_names[c], ds.x_train[ds.y_train == c], x_real[y_real == c]))
-    fig = plots.real_vs_synthetic(rows, "Synthetic EMNIST vs real handwriting (real MNIST digits, real EMNIST letters)")
-    return {"stats": stats, "figure": fig}
+    for split, (syn, real) in twins.items():
+        stats[split] = compare_per_class(syn.x_train, syn.y_train, real.x_train, real.y_train, syn.class_names)
+        if split == figure_split:
+            rows = [(syn.class_names[c], syn.x_train[syn.y_train == c], real.x_train[real.y_train == c])
+                    for c in np.unique(real.y_train)]
+    heading = f"Synthetic vs real EMNIST {figure_split} ({next(iter(twins.values()))[1].source})"
+    return {"stats": stats, "figure": plots.real_vs_synthetic(rows, heading) if rows else None}
 
 
 STATISTICS = (("ink_mean", "mean ink (0..255)"), ("stroke_width_mean", "stroke width (px)"),
-              ("ink_fraction", "inked fraction"), ("slant_mean", "slant (deg)"), ("aspect_mean", "aspect (w/h)"))
+              ("ink_fraction", "inked fraction"), ("slant_mean", "slant (deg)"), ("slant_sd", "slant spread (sd, deg)"),
+              ("aspect_mean", "aspect (w/h)"))
 
 
-def stats_rows(stats: dict) -> list[tuple[str, str, str, float, float, float]]:
-    """``(set, statistic, label, synthetic, real, relative difference)`` per set and statistic of
-    :func:`compare_with_real`'s statistics (the text table here and the report's table)."""
-    return [(part, key, label, s["synthetic"][key], s["real"][key], s["synthetic"][key] / s["real"][key] - 1)
-            for part, s in stats.items() for key, label in STATISTICS]
+def stats_rows(stats: dict) -> list[tuple[str, str, str, float, float, float, str]]:
+    """``(set, statistic, label, synthetic, real, difference, unit)`` per set and statistic of
+    :func:`compare_with_real`'s statistics (the text table here and the report's table): the
+    difference relative (unit ``%``) except for the mean slant, in degrees."""
+    rows = []
+    for part, s in stats.items():
+        diff = compare(s["real"], s["synthetic"])
+        for key, label in STATISTICS:
+            rows.append((part, key, label, s["synthetic"][key], s["real"][key], diff[key],
+                         "deg" if key in ABSOLUTE else "%"))
+    return rows
+
+
+def fmt_difference(diff: float, unit: str) -> str:
+    return f"{diff:+.1f} deg" if unit == "deg" else f"{100 * diff:+.1f}%"
 
 
 def stats_table(stats: dict) -> str:
     """A plain-text table of :func:`compare_with_real`'s statistics."""
-    lines = [f"{'':8s} {'statistic':18s} {'synthetic':>10s} {'real':>8s} {'diff':>7s}"]
-    lines += [f"{part:8s} {key:18s} {syn:10.3f} {real:8.3f} {100 * diff:+6.1f}%"
-              for part, key, _, syn, real, diff in stats_rows(stats)]
+    lines = [f"{'':9s} {'statistic':18s} {'synthetic':>10s} {'real':>8s} {'diff':>9s}"]
+    lines += [f"{part:9s} {key:18s} {syn:10.3f} {real:8.3f} {fmt_difference(diff, unit):>9s}"
+              for part, key, _, syn, real, diff, unit in stats_rows(stats)]
     return "\n".join(lines)

@@ -184,6 +184,21 @@ def run_seeds(study: Study, ds: Dataset, variants: dict, seeds: list[int], group
     return rows, histories
 
 
+def run_twin(study: Study, ds: Dataset, variants: dict, seeds: list[int], group: str, base_cfg, **kwargs) -> list[dict]:
+    """The same comparison as :func:`run_seeds` on the synthetic version of ``ds`` (same sizes, seeds and
+    budget), recorded under ``analysis.twin_group(group)``, so the report can say whether the offline
+    default ranks these variants as real data does. Nothing to do (``[]``) when ``ds`` is synthetic."""
+    from .analysis import twin_group
+    from .loaders import synthetic_twin
+
+    twin = synthetic_twin(ds, study.seed)
+    if twin is None:
+        print("the data is synthetic already: no synthetic twin to run")
+        return []
+    rows, _ = run_seeds(study, twin, variants, seeds, twin_group(group), base_cfg, **kwargs)
+    return rows
+
+
 def table(rows: list[dict], sort: str | None = None, digits: int = 4):
     """Rows as a rounded pandas DataFrame (for display)."""
     import pandas as pd

@@ -7,9 +7,10 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from records_factory import family, seeded, single
+from records_factory import REAL_BALANCED, family, seeded, single
 
 from emnist_lib import chapters, config
+from emnist_lib.chapters import c00_data as c00
 from emnist_lib.chapters import c02_learning_rules as c02
 from emnist_lib.chapters import c04_regularisation as c04
 from emnist_lib.chapters import c06_blur as c06
@@ -262,3 +263,26 @@ def test_the_readme_example_chapter_works_as_written(tmp_path):
     family(tmp_path, module.NOTEBOOK, module.GROUP, {"upright": 0.8, "rotated": 0.5}, rng)
     sec = module.CHAPTER.section(read_records(tmp_path / "results"))
     assert sec.title == "Robustness to rotation" and sec.sentences()[0].startswith("Rotation: rotated is worse than")
+
+
+def test_rank_agreement_of_a_comparison_and_its_synthetic_twin(tmp_path):
+    from emnist_lib import analysis
+    from emnist_lib.chapters import c05_architectures as c05
+
+    rng = np.random.default_rng(7)
+    real = {"deep_cnn": 0.80, "resnet_small": 0.70, "mobilenet_small": 0.60, "vit_small": 0.50}
+    synthetic = {"deep_cnn": 0.62, "resnet_small": 0.71, "mobilenet_small": 0.55, "vit_small": 0.45}  # two swap
+    family(tmp_path, c05.NOTEBOOK, c05.GROUP, real, rng, data={**REAL_BALANCED}, spread=0.003)
+    family(tmp_path, c05.NOTEBOOK, analysis.twin_group(c05.GROUP), synthetic, rng, spread=0.003)
+    records = read_records(tmp_path / "results")
+    sec = chapters.section(c05.NOTEBOOK, records)
+    assert not sec.synthetic  # the twin's synthetic runs do not make the section synthetic
+    ra = analysis.rank_agreement(analysis.group_runs(records, c05.NOTEBOOK, c05.GROUP),
+                                 analysis.group_runs(records, c05.NOTEBOOK, analysis.twin_group(c05.GROUP)),
+                                 "test_accuracy")
+    assert ra.tau == pytest.approx(4 / 6) and ra.low <= ra.tau <= ra.high and ra.reference == "deep_cnn"
+    assert ("resnet_small", -1, 1) in ra.flips  # worse than deep_cnn on real data, better on synthetic
+    text = " ".join(sec.sentences())
+    assert "Kendall's tau of the mean test accuracy 0.67" in text and "resnet_small (real: worse, synthetic: better)" in text
+    assert sec.tables[-1].headers[-2:] == ["rank real", "rank synthetic"]
+    assert "architectures (section 5)" in " ".join(str(f) for f in c00.rank_agreements(records))

@@ -93,12 +93,12 @@ def test_each_notebook_opens_with_its_question_and_ends_with_its_conclusion(path
 
 
 def _training_calls() -> set[str]:
-    """Every function a notebook can call that trains: train, run_seeds, and the chapters' @trains procedures."""
+    """Every function a notebook can call that trains: train, run_seeds, run_twin, the chapters' @trains procedures."""
     import inspect
 
     from emnist_lib import chapters
 
-    names = {"train", "run_seeds"}
+    names = {"train", "run_seeds", "run_twin"}
     for chapter in chapters.CHAPTERS:
         module = inspect.getmodule(chapter.findings)
         names |= {n for n, fn in vars(module).items() if callable(fn) and getattr(fn, "trains", False)}

@@ -74,31 +74,34 @@ def test_a_record_lacking_a_needed_field_is_an_error_naming_the_file(tmp_path):
     assert not (tmp_path / "report.md").exists()  # nothing half-written
 
 
-def test_realism_check_results_are_recorded_only_for_the_generator_that_made_the_data(tmp_path):
+def test_the_sim_to_real_check_is_recorded_only_for_this_generator_and_worded_per_split(tmp_path):
     import json
 
     from emnist_lib.chapters import c00_data
     from emnist_lib.dataset import Dataset
     from emnist_lib.study import Study
+    from emnist_lib.synthetic import GENERATOR_VERSION
 
     study = Study(c00_data.NOTEBOOK, tmp_path, 0)
     study.results.mkdir()
     x, y = np.zeros((2, 28, 28), np.uint8), np.array([1, 2])
-    letters = Dataset("emnist-letters", x, y, x, y, ["(unused)", "A", "B"],
-                      {"source": "synthetic", "generator": {"generator_version": "2.0"}}, split="letters")
+    letters = Dataset("emnist-letters", x, y, x, y, ["(unused)", "A", "B"], {"source": "nist-pool"}, split="letters")
     path = tmp_path / "realism_check.json"
     assert c00_data.record_realism_check(study, letters, path) is None  # not run yet
-    path.write_text(json.dumps({
-        "generator_version": "1.0", "real_set": "test", "seed": 0, "recipe": {"epochs": 5},
-        "digits": {"real_mnist_reframed": {"accuracy": 0.9501, "n": 10000, "wilson_95": [0.9457, 0.9542]}},
-        "letters": {"real_emnist_letters_52": {"accuracy": 38 / 52, "n": 52, "wilson_95": [0.5975, 0.8323]}}}))
+    split = {"n_train": 18800, "n_scored": 4700, "ratio": 0.773, "ratio_95": [0.75, 0.79],
+             "synthetic_trained": {"accuracy": 0.631, "n": 4700, "wilson_95": [0.617, 0.645]},
+             "real_trained": {"accuracy": 0.816, "n": 4700, "wilson_95": [0.805, 0.827]}}
+    digits = {**split, "real_mnist_reframed": {"accuracy": 0.9501, "n": 10000, "wilson_95": [0.9457, 0.9542]}}
+    path.write_text(json.dumps({"generator_version": "0.1", "recipe": {"epochs": 5}, "splits": {"balanced": split}}))
     assert c00_data.record_realism_check(study, letters, path) is None  # another generator's numbers never
-    path.write_text(path.read_text().replace('"1.0"', '"2.0"'))
-    assert c00_data.record_realism_check(study, letters, path)["generator_version"] == "2.0"
-    line = str(c00_data.realism_check_finding(study.find_record(c00_data.NOTEBOOK, c00_data.REALISM_CHECK)))
-    assert "generator v2.0; chollet_convnet, 5 epochs, seed 0" in line
-    assert "95.0% [94.6, 95.4] on the 10,000 real MNIST test digits" in line
-    assert "73.1% [59.8, 83.2] on the 52 real EMNIST letters" in line
+    path.write_text(json.dumps({"generator_version": GENERATOR_VERSION, "recipe": {"epochs": 5},
+                                "splits": {"balanced": split, "digits": digits}}))
+    assert c00_data.record_realism_check(study, letters, path)["generator_version"] == GENERATOR_VERSION
+    balanced, digit = map(str, c00_data.sim_to_real_findings(study.find_record(c00_data.NOTEBOOK, c00_data.REALISM_CHECK)))
+    assert balanced.startswith(f"Sim-to-real on real balanced (benchmarks/realism_check.py; generator v{GENERATOR_VERSION}")
+    assert "trained on 18,800 synthetic images a convnet scores 63.1% [61.7, 64.5] on 4,700 real held-out images" in balanced
+    assert "trained on as many real images 81.6% [80.5, 82.7]: ratio 0.77 [0.75, 0.79]." in balanced
+    assert "on the 10,000 real MNIST test digits re-framed the EMNIST way it scores 95.0% [94.6, 95.4]" in digit
 
 
 def test_search_section_ranks_importances_and_words_the_expected_best():

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .. import analysis, config
-from ..conclusions import Section, Table, Wording, base, empty, source_words, threats
+from ..conclusions import SHARED, Section, Table, Wording, base, empty, rank_agreement_of, source_words, threats
 from ..dataset import Dataset
 from ..results import Record
 from .base import Chapter
@@ -24,13 +24,9 @@ WORDING = Wording("""
 {%- macro data_setup() -%}every data set the later notebooks load, at the sizes of this profile{%- endmacro -%}
 {%- macro real_data(names) -%}Real data: {{ names | join(", ") }}.{%- endmacro -%}
 {%- macro synthetic_data(names) -%}Synthetic stand-ins (drawn, not written by people): {{ names | join(", ") }}; results on them are labelled SYNTHETIC throughout.{%- endmacro -%}
-{%- macro realism(largest) -%}Synthetic vs real handwriting: mean ink and stroke width of the synthetic images are within {{ "%.1f" | format(100 * largest) }}% of the real ones (figure realism_samples).{%- endmacro -%}
-{%- macro realism_check(version, epochs, seed, real_set, digits, letters) -%}
-Trained only on synthetic data (generator v{{ version }}; chollet_convnet, {{ epochs }} epochs, seed {{ seed }}; benchmarks/realism_check.py), a convnet scores
-{%- if digits %} {{ digits.interval | interval }} on the {{ "{:,}".format(digits.n) }} real MNIST {{ "test" if real_set == "test" else "development (training)" }} digits re-framed the EMNIST way{% endif %}
-{%- if digits and letters %} and{% endif %}
-{%- if letters %} {{ letters.interval | interval }} on the {{ letters.n }} real EMNIST letters{% endif %}.
-{%- endmacro -%}
+{%- macro pool_data(names) -%}Real EMNIST re-split by emnist_lib from the official files at hand ({{ names | join(", ") }}): real handwriting, sha256-checked, duplicates removed, class-balanced with a fixed seed, but not the official train/test partition, so its numbers are not directly comparable with published ones.{%- endmacro -%}
+{%- macro realism(rows) -%}Synthetic vs real EMNIST, the same measurements on both (table above; per class in the realism record): {% for r in rows %}{{ r.label }} {{ r.low }} to {{ r.high }}{{ "; " if not loop.last }}{% endfor %} (synthetic against real, over {{ rows[0].sets | join(" and ") }}).{%- endmacro -%}
+{%- macro sim_to_real(split, s, version, epochs) -%}Sim-to-real on real {{ split }} (benchmarks/realism_check.py; generator v{{ version }}; chollet_convnet, {{ epochs }} epochs): trained on {{ "{:,}".format(s.n_train) }} synthetic images a convnet scores {{ s.synthetic | interval }} on {{ "{:,}".format(s.n_scored) }} real held-out images, trained on as many real images {{ s.real | interval }}: ratio {{ "%.2f" | format(s.ratio) }} [{{ "%.2f" | format(s.ratio_95[0]) }}, {{ "%.2f" | format(s.ratio_95[1]) }}]{% if s.mnist %}; on the {{ "{:,}".format(s.mnist.n) }} real MNIST test digits re-framed the EMNIST way it scores {{ s.mnist.interval | interval }}{% endif %}.{%- endmacro -%}
 """)
 
 
@@ -44,47 +40,101 @@ def record_datasets(study, datasets: list[Dataset]) -> None:
         study.record(f"{DATASET_PREFIX}{ds.name}", ds, {k: v for k, v in ds.describe().items() if k != "provenance"})
 
 
-def record_realism_check(study, letters: Dataset, path: Path = REALISM_CHECK_FILE) -> dict | None:
-    """Record what ``benchmarks/realism_check.py`` measured (a convnet trained only on synthetic data,
-    scored on real handwriting), when it was run for the generator that made ``letters``; the
-    report then reads it from the records like every other result."""
-    if not letters.is_synthetic or not path.is_file():
+def compare_with_real(study, datasets: list[Dataset], seed: int) -> dict | None:
+    """Synthetic vs real EMNIST per class for the EMNIST data sets among ``datasets`` (the other version
+    of each made at the same sizes): prints the table, saves the figure, records :data:`REALISM`.
+    None (and a line saying so) when there is no real EMNIST on this machine."""
+    from .. import realism
+
+    twins = realism.emnist_twins([d for d in datasets if d.split in ("balanced", "letters")], seed)
+    if twins is None:
+        print("no real EMNIST on this machine (official files in the data dir or the shared folder): "
+              "nothing real to compare the synthetic data with")
+        return None
+    comparison = realism.compare_with_real(twins)
+    print(realism.stats_table(comparison["stats"]))
+    if comparison["figure"] is not None:
+        study.save_figure(comparison["figure"], "realism_samples")
+    real = next(iter(twins.values()))[1]
+    study.record(REALISM, real, comparison["stats"],
+                 extra={"compared": {split: [syn.source, r.source] for split, (syn, r) in twins.items()},
+                        "generator_version": next(iter(twins.values()))[0].provenance["generator"]["generator_version"]})
+    return comparison
+
+
+def record_realism_check(study, ds: Dataset, path: Path = REALISM_CHECK_FILE) -> dict | None:
+    """Record what ``benchmarks/realism_check.py`` measured (a convnet trained only on synthetic data and one
+    trained on as many real images, scored on the same real images), when it was run for the generator this
+    checkout has; the report then reads it from the records like every other result."""
+    from ..synthetic import GENERATOR_VERSION
+
+    if not path.is_file():
         return None
     res = json.loads(path.read_text())
-    version = letters.provenance.get("generator", {}).get("generator_version")
-    if res.get("generator_version") != version or "digits" not in res:
+    if res.get("generator_version") != GENERATOR_VERSION or "splits" not in res:
         return None
     where = path.relative_to(config.REPO_ROOT) if path.is_relative_to(config.REPO_ROOT) else path
-    study.record(REALISM_CHECK, letters, res, extra={"from": str(where)})
+    study.record(REALISM_CHECK, ds, res, extra={"from": str(where)})
     return res
 
 
 # --------------------------------------------------------------------------- findings
 def realism_table(statistics: dict) -> Table:
     """Synthetic vs real summary statistics (the ``realism`` record)."""
-    from ..realism import stats_rows
+    from ..realism import fmt_difference, stats_rows
 
-    rows = [[part, label, f"{syn:.3f}", f"{real:.3f}", f"{100 * diff:+.1f}%"]
-            for part, _, label, syn, real, diff in stats_rows(statistics)]
-    return Table("Synthetic vs real handwriting (same measurements on both; real: MNIST training digits re-framed "
-                 "the EMNIST way, the 52 real EMNIST letters)", ["set", "statistic", "synthetic", "real", "difference"],
-                 rows)
+    rows = [[part, label, f"{syn:.3f}", f"{real:.3f}", fmt_difference(diff, unit)]
+            for part, _, label, syn, real, diff, unit in stats_rows(statistics)]
+    return Table("Synthetic vs real EMNIST (same measurements on both; training images of the study's splits)",
+                 ["set", "statistic", "synthetic", "real", "difference"], rows)
 
 
-def _scored(part: dict | None, key: str) -> dict | None:
-    s = (part or {}).get(key)
-    if not s:
-        return None
+def realism_finding(statistics: dict):
+    """The range of each statistic's difference over the compared splits (every statistic, not a chosen few)."""
+    from ..realism import fmt_difference, stats_rows
+
+    rows = stats_rows(statistics)
+    out = []
+    for label in dict.fromkeys(r[2] for r in rows):
+        diffs = sorted((r[5], r[6]) for r in rows if r[2] == label)
+        out.append({"label": label, "low": fmt_difference(*diffs[0]), "high": fmt_difference(*diffs[-1]),
+                    "sets": list(statistics)})
+    return WORDING.finding("realism", rows=out)
+
+
+def _interval(s: dict) -> dict:
     low, high = s["wilson_95"]
-    return {"n": s["n"], "interval": {"mean": s["accuracy"], "low": low, "high": high}}
+    return {"mean": s["accuracy"], "low": low, "high": high}
 
 
-def realism_check_finding(rec: Record):
+def sim_to_real_findings(rec: Record) -> list:
     m = rec.metrics
-    return WORDING.finding("realism_check", version=rec.data.generator_version, epochs=m.get("recipe", {}).get("epochs"),
-                           seed=m.get("seed"), real_set=m.get("real_set"),
-                           digits=_scored(m.get("digits"), "real_mnist_reframed"),
-                           letters=_scored(m.get("letters"), "real_emnist_letters_52"))
+    out = []
+    for split, s in m["splits"].items():
+        mnist = s.get("real_mnist_reframed")
+        out.append(WORDING.finding("sim_to_real", split=split, version=m["generator_version"],
+                                   epochs=m["recipe"]["epochs"],
+                                   s={"n_train": s["n_train"], "n_scored": s["n_scored"], "ratio": s["ratio"],
+                                      "ratio_95": s["ratio_95"], "synthetic": _interval(s["synthetic_trained"]),
+                                      "real": _interval(s["real_trained"]),
+                                      "mnist": {"n": mnist["n"], "interval": _interval(mnist)} if mnist else None}))
+    return out
+
+
+def rank_agreements(records: list[Record]) -> list:
+    """Does the offline study predict the real one? The comparisons of chapters 04 and 05 that were also run
+    on synthetic data (their sections give the rankings)."""
+    from . import c04_regularisation as c04
+    from . import c05_architectures as c05
+
+    out = []
+    for nb, group, metric, what, ref in ((c05.NOTEBOOK, c05.GROUP, "test_accuracy", "architectures (section 5)", None),
+                                         (c04.NOTEBOOK, c04.ABLATION, "val_accuracy", "ablations (section 4)",
+                                          c04.BASELINE)):
+        ra = rank_agreement_of(records, nb, group, metric, ref)
+        if ra:
+            out.append(SHARED.finding("rank_agreement", ra=ra, what=what))
+    return out
 
 
 def findings(records: list[Record]) -> Section:
@@ -96,21 +146,23 @@ def findings(records: list[Record]) -> Section:
     rows = [[r.metrics.get("name", r.name), source_words(r.data), f"{r.metrics.get('train_size', 0):,}",
              f"{r.metrics.get('test_size', 0):,}", str(r.metrics.get("num_classes", ""))] for r in runs]
     sec.tables.append(Table("Data sets", ["data set", "source", "train", "test", "outputs"], rows))
-    real = [row[0] for row, r in zip(rows, runs) if not r.synthetic]
+    real = [row[0] for row, r in zip(rows, runs) if not r.synthetic and r.data.source != "nist-pool"]
+    pooled = [row[0] for row, r in zip(rows, runs) if r.data.source == "nist-pool"]
     synth = [row[0] for row, r in zip(rows, runs) if r.synthetic]
     if real:
         sec.conclusions.append(WORDING.finding("real_data", names=real))
+    if pooled:
+        sec.conclusions.append(WORDING.finding("pool_data", names=pooled))
     if synth:
         sec.conclusions.append(WORDING.finding("synthetic_data", names=synth))
     realism = analysis.named(records, NOTEBOOK, REALISM)
     if realism:
         sec.tables.append(realism_table(realism.metrics))
-        diffs = [abs(v) for part in realism.metrics.values() for k, v in part["relative_difference"].items()
-                 if k in ("ink_mean", "stroke_width_mean")]
-        sec.conclusions.append(WORDING.finding("realism", largest=max(diffs)))
-        check = analysis.named(records, NOTEBOOK, REALISM_CHECK)
-        if check:
-            sec.conclusions.append(realism_check_finding(check))
+        sec.conclusions.append(realism_finding(realism.metrics))
+    check = analysis.named(records, NOTEBOOK, REALISM_CHECK)
+    if check:
+        sec.conclusions += sim_to_real_findings(check)
+    sec.conclusions += rank_agreements(records)
     sec.threats = [t for t in threats(runs) if t.kind == "synthetic_threat"]
     return sec
 

@@ -14,6 +14,7 @@ from ..conclusions import (
     family_table,
     open_section,
     pct,
+    rank_agreement_findings,
     status_words,
     threats,
 )
@@ -220,6 +221,7 @@ def findings(records: list[Record]) -> Section:
     if ref:
         sec.conclusions.append(WORDING.finding("baseline", ref=ref))
     sec.conclusions += family_findings(fam, "the baseline")
+    rank_agreement_findings(sec, records, NOTEBOOK, ABLATION, "val_accuracy", "ablations", BASELINE)
     folds = _cv(sec, records)
     found = analysis.named(records, NOTEBOOK, SEARCH)
     if found:

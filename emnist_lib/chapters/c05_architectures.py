@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from .. import analysis
-from ..conclusions import Section, Wording, family_findings, family_table, open_section, threats
+from ..conclusions import (
+    Section,
+    Wording,
+    family_findings,
+    family_table,
+    open_section,
+    rank_agreement_findings,
+    threats,
+)
 from ..results import Record
 from .base import Chapter, TrainingBudget
 
@@ -30,7 +38,7 @@ def width(r: Record) -> float:
 
 
 def findings(records: list[Record]) -> Section:
-    sec, runs = open_section(records, NOTEBOOK, TITLE, QUESTION)
+    sec, runs = open_section(records, NOTEBOOK, TITLE, QUESTION, GROUP)
     if sec.empty:
         return sec
     by_variant = analysis.group_runs(runs, NOTEBOOK, GROUP)
@@ -48,6 +56,7 @@ def findings(records: list[Record]) -> Section:
         sec.conclusions.append(WORDING.finding("best", s=best))
     sec.conclusions += family_findings(fam, best.variant if best else None)
     sec.headline = sec.conclusions[:2]
+    rank_agreement_findings(sec, records, NOTEBOOK, GROUP, "test_accuracy", "architectures")
     widths = [f"{w:g}" for w in sorted({width(r) for r in runs})]
     sec.setup.append(WORDING.finding("widths", widths=widths))
     sec.threats = threats(runs, [WORDING.finding("widths_threat", widths=widths)])
