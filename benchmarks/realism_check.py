@@ -4,7 +4,8 @@ For each split (balanced, letters, digits) the project's ``chollet_convnet`` wit
 (RMSprop 1e-3, constant, batch 64, 5 epochs, no validation split) is trained twice: on N synthetic
 images, and on the same number N of real EMNIST images; both are scored on the same real held-out
 images. The real images come from the official files at hand (``nist-pool``), cut into disjoint
-parts with one seeded order per class (:func:`emnist_lib.pool.partition`, seed :data:`SEED`):
+parts with one seeded order per class (:func:`emnist_lib.pool.partition`, :data:`emnist_lib.realism.POOL_SEED`
+and :data:`~emnist_lib.realism.POOL_PARTS`):
 
 - ``score`` -- the held-out images both models are scored on (never used for anything else);
 - ``train`` -- the real training images of the real-trained model;
@@ -36,11 +37,9 @@ from pathlib import Path
 
 RECIPE = {"optimizer": "rmsprop", "learning_rate": 1e-3, "schedule": "constant", "epochs": 5, "batch_size": 64,
           "validation_fraction": 0.0}
-SEED = 20170217  # the pool order of this benchmark (EMNIST's release date), independent of the study's
-# Images per class in each part: score / real training (= the synthetic training size) / calibration.
-PARTS = {"balanced": {"score": 100, "train": 400, "calibration": 200},
-         "letters": {"score": 200, "train": 1000, "calibration": 300},
-         "digits": {"score": 500, "train": 2000, "calibration": 500}}
+from emnist_lib.realism import POOL_PARTS as PARTS  # noqa: E402 (score / real training / calibration per class)
+from emnist_lib.realism import POOL_SEED as SEED  # noqa: E402 (the pool order, independent of the study's seed)
+
 BOOTSTRAP = 2000
 
 

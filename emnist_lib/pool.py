@@ -162,12 +162,24 @@ def _verify(path: Path) -> str:
     return digest
 
 
-def read_pool(target: SplitSpec, files: list[PoolFile], folders: list[Path]) -> tuple[np.ndarray, np.ndarray, dict]:
+def source_chars(spec: SplitSpec, chars: list[str]) -> np.ndarray:
+    """``out[label]``: the character a source label stands for, ``?`` where its case is unknown (a merged class)."""
+    out = np.full(spec.num_outputs, "?", dtype="<U1")
+    for i, c in enumerate(chars):
+        merged = len(c) > 1 or (spec.name in ("bymerge", "balanced") and c.isalpha() and c.isupper()
+                                and c.lower() not in DISTINCT_LOWER)
+        out[spec.first_label + i] = "?" if merged else c
+    return out
+
+
+def read_pool(target: SplitSpec, files: list[PoolFile], folders: list[Path],
+              with_chars: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     """Every image of ``files`` the target can take, upright, with its target label, duplicates removed.
 
     Returns ``(images, labels, facts)``; ``facts`` holds the files with their sha256, the images read
-    and the duplicates and conflicting copies removed."""
-    images, labels, sums, read = [], [], {}, 0
+    and the duplicates and conflicting copies removed, and with ``with_chars`` the character each
+    image was written as (``?`` where its file merged the cases; the first file's copy is kept)."""
+    images, labels, chars, sums, read = [], [], [], {}, 0
     for f in files:
         sums[f.images.name], sums[f.labels.name] = _verify(f.images), _verify(f.labels)
         x, y = read_idx(f.images), read_idx(f.labels).astype(np.int64)
@@ -179,22 +191,27 @@ def read_pool(target: SplitSpec, files: list[PoolFile], folders: list[Path]) -> 
         if bad.any():
             raise DataFormatError(f"{f.labels}: label {int(y[bad][0])} is outside the {spec.name} mapping "
                                   f"({spec.first_label}..{spec.num_outputs - 1}); the file is corrupt")
-        mapped = label_map(spec, read_mapping(spec, folders), target)[y]
+        mapping = read_mapping(spec, folders)
+        mapped = label_map(spec, mapping, target)[y]
         keep = mapped >= 0
         images.append(x[keep])
         labels.append(mapped[keep])
+        chars.append(source_chars(spec, mapping)[y[keep]])
         read += len(y)
     x = np.concatenate(images) if images else np.zeros((0, 28, 28), np.uint8)
     y = np.concatenate(labels) if labels else np.zeros(0, np.int64)
-    x, y, removed, conflicting = _deduplicate(x, y)
-    x = np.ascontiguousarray(np.transpose(x, (0, 2, 1)))  # official storage is transposed: upright once
+    keep, removed, conflicting = _deduplicate(x, y)
+    x, y = np.ascontiguousarray(np.transpose(x[keep], (0, 2, 1))), y[keep]  # official storage is transposed
     facts = {"files": sums, "images_read": read, "images_usable": int(len(y) + removed + conflicting),
              "duplicates_removed": removed, "conflicting_removed": conflicting, "pool_images": int(len(y))}
+    if with_chars:
+        facts["chars"] = np.concatenate(chars)[keep] if chars else np.zeros(0, "<U1")
     return x, y, facts
 
 
-def _deduplicate(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Keep one copy of each distinct image; drop every copy of an image whose copies disagree on the label."""
+def _deduplicate(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The indices to keep: one copy (the first) of each distinct image, none of an image whose copies
+    disagree on the label; and how many copies and conflicting copies that removes."""
     digests = np.array([hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in x], dtype="S16")
     _, first, inverse = np.unique(digests, return_index=True, return_inverse=True)
     lo = np.full(len(first), np.iinfo(np.int64).max)
@@ -205,7 +222,7 @@ def _deduplicate(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     keep = np.sort(first[agree])
     copies = np.bincount(inverse)
     conflicting = int(copies[~agree].sum())
-    return x[keep], y[keep], int(len(y) - conflicting - len(keep)), conflicting
+    return keep, int(len(y) - conflicting - len(keep)), conflicting
 
 
 # --------------------------------------------------------------------------- the split
@@ -253,13 +270,15 @@ def draw(target: SplitSpec, y: np.ndarray, n_train: int | None, n_test: int | No
 def partition(split: str, per_class: dict[str, int], seed: int, data_dir: Path | None = None) -> dict:
     """Disjoint parts of the pool, ``per_class`` images of every class each, in the order given, from one
     seeded order per class (e.g. ``{"score": 100, "train": 400, "calibration": 200}``): what a benchmark
-    needs to tune on one part and score on another. Returns ``{part: (images upright, labels)}`` and
+    needs to tune on one part and score on another. Returns ``{part: (images upright, labels)}``,
+    ``"chars"`` (``{part: the character each image was written as}``, ``?`` where unknown) and
     ``"facts"`` (files, duplicates); asking for more than a class holds is the same error as :func:`draw`'s."""
     target = get_split(split)
     files = find_files(target.name, data_dir)
     if not files:
         raise MissingDataError(f"{SOURCE}: no official EMNIST files to build {split!r} from")
-    x, y, facts = read_pool(target, files, pool_folders(data_dir))
+    x, y, facts = read_pool(target, files, pool_folders(data_dir), with_chars=True)
+    chars = facts.pop("chars")
     classes = np.arange(target.first_label, target.num_outputs)
     need = sum(per_class.values())
     counts = np.array([(y == c).sum() for c in classes])
@@ -274,6 +293,7 @@ def partition(split: str, per_class: dict[str, int], seed: int, data_dir: Path |
     for part, n in per_class.items():
         idx = np.sort(np.concatenate([order[start:start + n] for order in orders]))
         out[part] = (x[idx], y[idx])
+        out.setdefault("chars", {})[part] = chars[idx]
         start += n
     return out
 

@@ -43,6 +43,34 @@ def summary(images: np.ndarray) -> dict[str, float]:
     return out
 
 
+# The real pool cut for measuring and calibrating the generator (emnist_lib.pool.partition): one seeded
+# order per class (EMNIST's release date, independent of the study's seed), images per class in each part.
+# benchmarks/realism_check.py trains real models on "train" and reports on "score"; the generator is
+# calibrated on "calibration" only, so nothing is tuned on what is scored.
+POOL_SEED = 20170217
+POOL_PARTS = {"balanced": {"score": 100, "train": 400, "calibration": 200},
+              "letters": {"score": 200, "train": 1000, "calibration": 300},
+              "digits": {"score": 500, "train": 2000, "calibration": 500}}
+
+
+def lower_case_shares(chars: np.ndarray, labels: np.ndarray) -> tuple[float, ...]:
+    """How often each letter A..Z is written in lower case, from real letters (labels 1..26) and the
+    character each was written as (``?`` where the file merged the cases: not counted)."""
+    out = []
+    for letter in range(1, 27):
+        known = chars[(labels == letter) & (chars != "?")]
+        out.append(round(float(np.mean(np.char.islower(known))), 2) if len(known) else 0.5)
+    return tuple(out)
+
+
+def calibration_case_shares() -> tuple[float, ...]:
+    """:func:`lower_case_shares` of the calibration part of the real letters pool (what the generator uses)."""
+    from . import pool
+
+    parts = pool.partition("letters", POOL_PARTS["letters"], POOL_SEED)
+    return lower_case_shares(parts["chars"]["calibration"], parts["calibration"][1])
+
+
 RELATIVE = ("ink_mean", "stroke_width_mean", "ink_fraction", "aspect_mean", "slant_sd")
 ABSOLUTE = ("slant_mean",)  # degrees around zero: a ratio of means would mean nothing
 

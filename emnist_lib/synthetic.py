@@ -60,7 +60,12 @@ from .framing import emnist_convert
 from .idx import write_idx
 from .splits import DISTINCT_LOWER, get_split
 
-GENERATOR_VERSION = "2.0"
+GENERATOR_VERSION = "2.1"
+# How often each letter A..Z is written in lower case in real EMNIST (byclass images of the
+# calibration part of the pool: benchmarks/calibrate_generator.py --case-shares; never the part
+# that benchmarks/realism_check.py scores on). Generator 2.0 drew both cases equally often.
+LOWER_SHARE = (0.60, 0.56, 0.23, 0.69, 0.80, 0.23, 0.58, 0.70, 0.15, 0.32, 0.59, 0.79, 0.22,
+               0.59, 0.08, 0.26, 0.54, 0.74, 0.11, 0.62, 0.21, 0.44, 0.34, 0.43, 0.33, 0.44)
 CANVAS = 128
 FIT_PX = 96  # the longer side of a pen drawing on the 128x128 canvas
 FONT_SIZE = 64
@@ -128,13 +133,15 @@ class Style:
 
     ``weights`` share the images between the stroke table, the Hershey families
     and the typeset fonts (a source lacking a character gives its share to the
-    others for that character).
+    others for that character); ``lower_share[i]`` is how often letter ``i`` (A..Z) of
+    a class that takes both cases is drawn in lower case.
     """
 
     table: bool = True
     hershey: tuple[str, ...] = strokes.HERSHEY_EMNIST
     fonts: tuple[str, ...] = ()
     weights: tuple[float, float, float] = (0.7, 0.2, 0.1)
+    lower_share: tuple[float, ...] = LOWER_SHARE
     pen: Pen = field(default_factory=Pen)
     warp: Warp = field(default_factory=Warp)
 
@@ -142,7 +149,7 @@ class Style:
         """JSON-ready description for the generator record (font file names, not paths)."""
         return {"stroke_table": self.table, "hershey": list(self.hershey),
                 "fonts": [Path(f).name for f in self.fonts], "weights": list(self.weights),
-                "pen": asdict(self.pen), "warp": asdict(self.warp)}
+                "lower_share": list(self.lower_share), "pen": asdict(self.pen), "warp": asdict(self.warp)}
 
     def digest(self) -> str:
         """Short digest of everything that shapes the images (cache keys use it)."""
@@ -421,6 +428,13 @@ def draw_font(font: str, ch: str, rng: np.random.Generator, warp: Warp) -> np.nd
     return cv2.remap(glyph, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
+def _pick_case(opts: tuple[str, ...], rng: np.random.Generator, lower_share: tuple[float, ...]) -> str:
+    """One of a class's characters: upper or lower case of a letter as often as real writers use each."""
+    if len(opts) == 2 and opts[0].isupper() and opts[1] == opts[0].lower():
+        return opts[1] if rng.random() < lower_share[ord(opts[0]) - ord("A")] else opts[0]
+    return opts[int(rng.integers(len(opts)))]
+
+
 def render_chunk(labels: np.ndarray, variants: dict, sources: dict, style: Style, seed_entropy,
                  out_shape=(28, 28), border: int = 2, binarize: bool = False, fill: bool = False) -> np.ndarray:
     """Render one chunk of images for the given labels (runs in a worker process).
@@ -432,7 +446,7 @@ def render_chunk(labels: np.ndarray, variants: dict, sources: dict, style: Style
     out = np.empty((len(labels), *out_shape), np.uint8)
     for i, lab in enumerate(labels):
         opts = variants[int(lab)]
-        ch = opts[int(rng.integers(len(opts)))]
+        ch = _pick_case(opts, rng, style.lower_share)
         options = sources[ch]
         p = np.array([o[2] for o in options])
         for _attempt in range(8):

@@ -1,15 +1,18 @@
-"""The full profile's every notebook code path runs (tiny sizes, one epoch, one seed) and builds a report."""
+"""The full profile's every notebook code path runs (tiny sizes, one epoch, one seed), and the report's sections
+hold what the full profile's settings ask for."""
 
 import json
 
 import nbformat
 import pytest
 
-from emnist_lib.runner import notebook_paths, run_profile
+from emnist_lib import chapters
+from emnist_lib.results import read_records
+from emnist_lib.runner import load_params, notebook_paths, run_profile
 
 
 @pytest.mark.slow
-def test_dry_run_of_the_full_profile_executes_every_notebook(tmp_path, monkeypatch, capsys):
+def test_dry_run_of_the_full_profile_executes_every_notebook_and_fills_every_section(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EMNIST_OUTPUT_DIR", str(tmp_path))
     assert run_profile("full", dry_run=True) == 0, capsys.readouterr().out
     for path in notebook_paths():
@@ -17,8 +20,21 @@ def test_dry_run_of_the_full_profile_executes_every_notebook(tmp_path, monkeypat
         assert used["output_dir"] == str(tmp_path)
         assert all(used[k] == 1 for k in ("epochs", "source_epochs") if k in used)
         assert len(used.get("seeds", [0])) == 1
-    params05 = nbformat.read(tmp_path / "notebooks" / "05_architectures.ipynb", as_version=4).metadata["papermill"]
-    assert params05["parameters"]["model_names"][-1] == "vit_small"  # the full profile's settings, kept
     text = (tmp_path / "report.md").read_text()
     assert "Profile `full (dry run)`" in text
     assert json.loads((tmp_path / "timings.json").read_text())["notebooks"].keys() == {p.stem for p in notebook_paths()}
+
+    sections = {s.notebook: s for s in chapters.all_sections(read_records(tmp_path / "results"))}
+    for nb, sec in sections.items():
+        assert not sec.empty and sec.sentences() and sec.setup, nb
+        assert f"**Question.** {sec.question}" in text
+    full = {p.stem: load_params(p, "full") for p in notebook_paths()}
+    arch = sections["05_architectures"].tables[0]
+    assert {row[0] for row in arch.rows} == set(full["05_architectures"]["model_names"])  # every model, width 1
+    assert {row[4] for row in arch.rows} == {"1"}
+    ablations = sections["04_regularisation_tuning"].tables[0]
+    assert {row[0] for row in ablations.rows} == set(full["04_regularisation_tuning"]["ablation_names"])
+    assert len(sections["02_dnn_learning_rules"].tables) == len(full["02_dnn_learning_rules"]["groups"])
+    blur = sections["06_blur_robustness"].tables[0]
+    assert len(blur.rows) == 1 + len(full["06_blur_robustness"].get("kernels", [5, 10, 20, 30]))
+    assert {row[0] for row in sections["08_final_evaluation"].tables[0].rows} == {"MLP", "CNN"}

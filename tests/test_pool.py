@@ -203,3 +203,11 @@ def test_the_real_pool_builds_balanced_letters_and_digits(shared_data, monkeypat
         if split == "balanced":  # every image of the three files: 242,646 read, 223,470 distinct
             assert r["pool_images"] == 223_470 and r["duplicates_removed"] == 19_176
         assert all(len(v) == 64 for v in ds.provenance["official_files"].values())
+
+
+def test_the_generators_case_shares_are_those_of_the_real_calibration_part(shared_data):
+    if not (shared_data / "emnist" / "emnist-byclass-test-images-idx3-ubyte.gz").exists():
+        pytest.skip("the official EMNIST test files are not in ../shared/data/emnist")
+    from emnist_lib import realism, synthetic
+
+    assert synthetic.LOWER_SHARE == realism.calibration_case_shares()
