@@ -52,6 +52,10 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--verify", type=Path, metavar="JSON",
+                        help="train the baseline and the best trial of an earlier run again with --verify-seeds and "
+                             "add their calibration accuracies to that file (is the best trial's lead real?)")
+    parser.add_argument("--verify-seeds", default="1,2")
     parser.add_argument("--case-shares", action="store_true",
                         help="print how often real writers use lower case per letter (calibration part) and exit")
     args = parser.parse_args()
@@ -74,6 +78,8 @@ def main() -> int:
     x_cal, y_cal = pool.partition(SPLIT, realism_check.PARTS[SPLIT], realism_check.SEED)["calibration"]
     variants = dict(synthetic.class_variants(SPLIT))
     base = synthetic.emnist_style()
+    if args.verify:
+        return verify(args, base, variants, spec, x_cal, y_cal)
     rng = np.random.default_rng(args.seed)
     labels = synthetic.balanced_labels(sorted(variants), args.per_class * spec.num_labels, rng)
     rows = []
@@ -109,6 +115,39 @@ def main() -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+def _accuracy(style, variants, spec, per_class, epochs, seed, x_cal, y_cal) -> float:
+    import numpy as np
+
+    from emnist_lib import synthetic
+    from emnist_lib.training import TrainConfig, train
+
+    labels = synthetic.balanced_labels(sorted(variants), per_class * spec.num_labels, np.random.default_rng(seed))
+    x = synthetic.generate(labels, variants, style, seed=seed * 1000 + 1)
+    model = train("chollet_convnet", x, labels, spec.num_outputs,
+                  TrainConfig(**{**realism_check.RECIPE, "epochs": epochs}, seed=seed), use_cache=False, verbose=0).model
+    return float(realism_check.correct_of(model, x_cal, y_cal).mean())
+
+
+def verify(args, base, variants, spec, x_cal, y_cal) -> int:
+    from emnist_lib.synthetic import Pen
+
+    found = json.loads(args.verify.read_text())
+    best = found["best"]
+    pen = Pen(**{k: tuple(v) if isinstance(v, list) else v for k, v in best["pen"].items()})
+    styles = {"baseline": base, f"trial {best['trial']}": replace(base, pen=pen, weights=tuple(best["weights"]))}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["EMNIST_CACHE_DIR"] = tmp
+        for seed in (int(s) for s in args.verify_seeds.split(",")):
+            for name, style in styles.items():
+                acc = _accuracy(style, variants, spec, found["per_class"], found["epochs"], seed, x_cal, y_cal)
+                rows.append({"seed": seed, "style": name, "accuracy": acc})
+                print(f"seed {seed}: {name} {100 * acc:.2f}% on the calibration part", flush=True)
+    found["verification"] = rows
+    args.verify.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
     return 0
 
 

@@ -175,10 +175,12 @@ def convergence_line(runs: list[Record]) -> list[Finding]:
 
 
 def threats(runs: list[Record], extra: list[Finding] | None = None) -> list[Finding]:
-    """The threats every comparison shares (synthetic data, few seeds, reduced budget), then ``extra``."""
+    """The threats every comparison shares (synthetic or re-split data, few seeds, reduced budget), then ``extra``."""
     out = []
     if any(r.synthetic for r in runs):
         out.append(SHARED.finding("synthetic_threat"))
+    if any(r.data.source == "nist-pool" for r in runs):
+        out.append(SHARED.finding("pool_threat"))
     seeds = {r.seed for r in runs if r.group}
     if 0 < len(seeds) < 5:
         out.append(SHARED.finding("few_seeds", n=len(seeds)))

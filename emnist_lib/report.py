@@ -49,11 +49,22 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
     text = conclusions.environment().get_template("report.md.j2").render(
         sections=sections, abstract=[s for s in sections if s.notebook in in_abstract and not s.empty],
         synthetic=[s.title for s in sections if s.synthetic and not s.empty],
-        real=sorted({conclusions.source_words(r.data) for r in records if not r.synthetic}), profile=profile,
+        real=sorted({conclusions.source_words(r.data) for r in records if not r.synthetic}), pool=_pool(records),
+        profile=profile,
         figures=_figures(out), timings=timings, first=records[0],
         criterion=trained[0].convergence.criterion if trained else "", n_records=len(records),
         n_trained=len(trained), n_converged=sum(r.status == "converged" for r in trained))
     return re.sub(r"\n{3,}", "\n\n", text), sections
+
+
+def _pool(records) -> dict | None:
+    """What the report says of EMNIST re-split from the official files (None when no record used it)."""
+    pooled = [r.data.details for r in records if r.data.source == "nist-pool"]
+    if not pooled:
+        return None
+    files = sorted({name for p in pooled for name in p.get("official_files", {}) if "images" in name})
+    return {"files": files, "duplicates": max(p["resplit"]["duplicates_removed"] for p in pooled),
+            "seed": pooled[0]["resplit"]["seed"]}
 
 
 def to_html(md_text: str, out: Path, title: str) -> str:

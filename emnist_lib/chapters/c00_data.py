@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .. import analysis, config
-from ..conclusions import SHARED, Section, Table, Wording, base, empty, rank_agreement_of, source_words, threats
+from ..conclusions import SHARED, Section, Table, Wording, base, empty, pct, rank_agreement_of, source_words, threats
 from ..dataset import Dataset
 from ..results import Record
 from .base import Chapter
@@ -107,6 +107,21 @@ def _interval(s: dict) -> dict:
     return {"mean": s["accuracy"], "low": low, "high": high}
 
 
+def gap_table(rec: Record, n: int = 6) -> Table:
+    """Per split, the classes where the synthetic-trained model falls furthest behind the real-trained one."""
+    rows = []
+    for split, s in rec.metrics["splits"].items():
+        syn, real = s["per_class_accuracy"]["synthetic_trained"], s["per_class_accuracy"]["real_trained"]
+        for c in sorted(real, key=lambda c: syn[c] - real[c])[:n]:
+            stats = s.get("statistics", {}).get("per_class", {}).get(c, {})
+            rows.append([split, c, pct(syn[c]), pct(real[c]), f"{100 * (syn[c] - real[c]):+.1f}",
+                         f"{stats['slant_mean']:+.1f}" if "slant_mean" in stats else "",
+                         f"{100 * stats['aspect_mean']:+.0f}%" if "aspect_mean" in stats else ""])
+    return Table("Where synthetic training falls furthest behind real training (benchmarks/realism_check.py: per-class "
+                 "accuracy on the real held-out images; slant and aspect: synthetic minus real on the calibration part)",
+                 ["split", "class", "synthetic-trained", "real-trained", "gap (points)", "slant (deg)", "aspect"], rows)
+
+
 def sim_to_real_findings(rec: Record) -> list:
     m = rec.metrics
     out = []
@@ -162,6 +177,7 @@ def findings(records: list[Record]) -> Section:
     check = analysis.named(records, NOTEBOOK, REALISM_CHECK)
     if check:
         sec.conclusions += sim_to_real_findings(check)
+        sec.tables.append(gap_table(check))
     sec.conclusions += rank_agreements(records)
     sec.threats = [t for t in threats(runs) if t.kind == "synthetic_threat"]
     return sec
