@@ -183,6 +183,9 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
         plan = [(p, dry_run_params(params, parameters_cell(nbformat.read(p, as_version=4))[1])) for p, params in plan]
     elif profile != "smoke":  # smoke checks the code path in seconds; it is never a result
         check_budgets(profile, plan)
+    if notebooks is None:  # the whole profile: start from an empty results folder (no record of an older run)
+        for nb in {p.stem for p in notebook_paths()} | {r.name.split("__")[0] for r in config.records_dir(out).glob("*.json")}:
+            _clear_outputs(out, nb)
     timings = {}
     for path, params in plan:
         executed = out / "notebooks" / path.name

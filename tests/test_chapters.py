@@ -286,3 +286,16 @@ def test_rank_agreement_of_a_comparison_and_its_synthetic_twin(tmp_path):
     assert "Kendall's tau of the mean test accuracy 0.67" in text and "resnet_small (real: worse, synthetic: better)" in text
     assert sec.tables[-1].headers[-2:] == ["rank real", "rank synthetic"]
     assert "architectures (section 5)" in " ".join(str(f) for f in c00.rank_agreements(records))
+
+
+def test_a_closing_cell_skips_another_notebooks_unreadable_record_but_not_its_own(tmp_path, capsys):
+    rng = np.random.default_rng(8)
+    family(tmp_path, c08.NOTEBOOK, c08.GROUP, {c08.CNN: 0.8, c08.MLP: 0.7}, rng,
+           metrics={k: 0.8 for k in c08.METRICS[1:]})
+    (tmp_path / "results" / "01_chollet_baselines__old.json").write_text('{"name": "old"}')  # an older schema
+    study = Study(c08.NOTEBOOK, tmp_path, 0)
+    sec = chapters.conclude(study)
+    assert sec.conclusions and "skipped 1 unreadable record(s) of other notebooks" in capsys.readouterr().out
+    (tmp_path / "results" / f"{c08.NOTEBOOK}__broken.json").write_text('{"name": "broken"}')
+    with pytest.raises(Exception, match="broken.json"):
+        chapters.conclude(study)

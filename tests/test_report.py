@@ -120,3 +120,41 @@ def test_search_section_ranks_importances_and_words_the_expected_best():
         "importance: dropout", "importance: pooling", "importance: augment"]
     sentence = str(c04.WORDING.finding("search", complete=3, pruned=1, curve=rec.metrics["expected_max"]))
     assert "4 trials (1 pruned early)" in sentence and "from 40.0%" in sentence and "with 3" in sentence
+
+
+def test_the_rank_agreement_benchmark_is_recorded_for_this_generator_and_worded_in_section_00(tmp_path):
+    import json
+    from dataclasses import asdict
+
+    from records_factory import family
+
+    from emnist_lib import analysis
+    from emnist_lib.chapters import c00_data, c05_architectures
+    from emnist_lib.dataset import Dataset
+    from emnist_lib.results import read_records
+    from emnist_lib.study import Study
+    from emnist_lib.synthetic import GENERATOR_VERSION
+
+    rng = np.random.default_rng(3)
+    family(tmp_path / "twin", c05_architectures.NOTEBOOK, "architecture", {"a": 0.8, "b": 0.7, "c": 0.6}, rng)
+    family(tmp_path / "twin", c05_architectures.NOTEBOOK, "architecture_synthetic", {"a": 0.6, "b": 0.65, "c": 0.4}, rng)
+    runs = read_records(tmp_path / "twin" / "results")
+    ra = analysis.rank_agreement(analysis.group_runs(runs, c05_architectures.NOTEBOOK, "architecture"),
+                                 analysis.group_runs(runs, c05_architectures.NOTEBOOK, "architecture_synthetic"),
+                                 "test_accuracy")
+    path = tmp_path / "rank_agreement.json"
+    path.write_text(json.dumps({"generator_version": GENERATOR_VERSION, "comparisons": {
+        "architectures": {**asdict(ra), "n_train": 2820, "seeds": [0, 1, 2]}}}))
+    study = Study(c00_data.NOTEBOOK, tmp_path, 0)
+    study.results.mkdir()
+    x, y = np.zeros((2, 28, 28), np.uint8), np.array([0, 1])
+    ds = Dataset("emnist-balanced", x, y, x, y, ["0", "1"], {"source": "nist-pool"}, split="balanced")
+    assert c00_data.record_rank_agreement(study, ds, path)["comparisons"]
+    rec = study.find_record(c00_data.NOTEBOOK, c00_data.RANK_AGREEMENT)
+    text, = map(str, c00_data.rank_agreements([rec]))
+    assert text.startswith("Synthetic vs real EMNIST, architectures (benchmarks/rank_agreement.py, quick profile, "
+                           "2,820 training images, seeds 0, 1, 2) (3 variants")
+    assert "Kendall's tau of the mean test accuracy 0.33" in text and "b (real: worse, synthetic: no detectable" in text
+    assert [r[4] for r in c00_data.rank_table(rec).rows] == ["1", "2", "3"]
+    path.write_text(path.read_text().replace(GENERATOR_VERSION, "0.0"))
+    assert c00_data.record_rank_agreement(study, ds, path) is None  # another generator's measurement, never quoted

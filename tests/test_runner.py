@@ -64,3 +64,28 @@ def test_dry_run_keeps_settings_and_shrinks_only_cost():
     dry = dry_run_params(full, parameters_cell(nbformat.read(path, as_version=4))[1])
     assert dry["model_names"] == full["model_names"] and dry["model_kwargs"] == full["model_kwargs"]
     assert dry["epochs"] == 1 and dry["seeds"] == [0] and dry["n_train"] == 940
+
+
+def test_a_whole_profile_starts_from_no_records_and_a_partial_run_keeps_the_others(tmp_path, monkeypatch):
+    import papermill
+
+    from emnist_lib import report
+
+    nbs, params, out = tmp_path / "notebooks", tmp_path / "params", tmp_path / "out"
+    nbs.mkdir()
+    (params / "smoke").mkdir(parents=True)
+    for name in ("00_a", "01_b"):
+        _notebook(nbs / f"{name}.ipynb", ["pass"])
+    monkeypatch.setattr(config, "NOTEBOOKS_DIR", nbs)
+    monkeypatch.setattr(config, "PARAMS_DIR", params)
+    monkeypatch.setenv("EMNIST_OUTPUT_DIR", str(out))
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: None)  # the runner's bookkeeping only
+    monkeypatch.setattr(report, "build_report", lambda *a: (out / "report.md", out / "report.html"))
+    results = out / "results"
+    results.mkdir(parents=True)
+    for stale in ("00_a__old.json", "01_b__old.json", "99_gone__old.json"):
+        (results / stale).write_text("{}")
+    assert run_profile("smoke", notebooks=["01"]) == 0
+    assert sorted(p.name for p in results.iterdir()) == ["00_a__old.json", "99_gone__old.json"]
+    assert run_profile("smoke") == 0
+    assert list(results.iterdir()) == []  # an older run's records never mix with this one's

@@ -18,6 +18,8 @@ DATASET_PREFIX = "dataset_"  # one record per data set: dataset_<name>
 REALISM = "realism"  # synthetic vs real summary statistics
 REALISM_CHECK = "realism_check"  # what benchmarks/realism_check.py measured for this generator
 REALISM_CHECK_FILE = config.REPO_ROOT / "benchmarks" / "results" / "realism_check.json"
+RANK_AGREEMENT = "rank_agreement"  # what benchmarks/rank_agreement.py measured for this generator
+RANK_AGREEMENT_FILE = config.REPO_ROOT / "benchmarks" / "results" / "rank_agreement.json"
 
 WORDING = Wording("""
 {%- import "findings.md.j2" as f -%}
@@ -62,19 +64,37 @@ def compare_with_real(study, datasets: list[Dataset], seed: int) -> dict | None:
     return comparison
 
 
-def record_realism_check(study, ds: Dataset, path: Path = REALISM_CHECK_FILE) -> dict | None:
-    """Record what ``benchmarks/realism_check.py`` measured (a convnet trained only on synthetic data and one
-    trained on as many real images, scored on the same real images), when it was run for the generator this
-    checkout has; the report then reads it from the records like every other result."""
+def _benchmark(path: Path, key: str) -> dict | None:
+    """A benchmark's JSON when it was run for the generator this checkout has (else None)."""
     from ..synthetic import GENERATOR_VERSION
 
     if not path.is_file():
         return None
     res = json.loads(path.read_text())
-    if res.get("generator_version") != GENERATOR_VERSION or "splits" not in res:
-        return None
+    return res if res.get("generator_version") == GENERATOR_VERSION and key in res else None
+
+
+def _record_benchmark(study, name: str, ds: Dataset, res: dict, path: Path) -> None:
     where = path.relative_to(config.REPO_ROOT) if path.is_relative_to(config.REPO_ROOT) else path
-    study.record(REALISM_CHECK, ds, res, extra={"from": str(where)})
+    study.record(name, ds, res, extra={"from": str(where)})
+
+
+def record_realism_check(study, ds: Dataset, path: Path = REALISM_CHECK_FILE) -> dict | None:
+    """Record what ``benchmarks/realism_check.py`` measured (a convnet trained only on synthetic data and one
+    trained on as many real images, scored on the same real images), when it was run for the generator this
+    checkout has; the report then reads it from the records like every other result."""
+    res = _benchmark(path, "splits")
+    if res:
+        _record_benchmark(study, REALISM_CHECK, ds, res, path)
+    return res
+
+
+def record_rank_agreement(study, ds: Dataset, path: Path = RANK_AGREEMENT_FILE) -> dict | None:
+    """Record what ``benchmarks/rank_agreement.py`` measured (chapters 04 and 05 on real and on synthetic
+    EMNIST: Kendall's tau of the rankings, the findings that flip), for the generator this checkout has."""
+    res = _benchmark(path, "comparisons")
+    if res:
+        _record_benchmark(study, RANK_AGREEMENT, ds, res, path)
     return res
 
 
@@ -137,12 +157,17 @@ def sim_to_real_findings(rec: Record) -> list:
 
 
 def rank_agreements(records: list[Record]) -> list:
-    """Does the offline study predict the real one? The comparisons of chapters 04 and 05 that were also run
-    on synthetic data (their sections give the rankings)."""
+    """Does the offline study predict the real one? Chapters 04 and 05 run on real and on synthetic data:
+    from the rank-agreement benchmark's record, and from the twins of the report's own sections when it has them."""
     from . import c04_regularisation as c04
     from . import c05_architectures as c05
 
     out = []
+    bench = analysis.named(records, NOTEBOOK, RANK_AGREEMENT)
+    for what, ra in (bench.metrics["comparisons"].items() if bench else []):
+        where = f"{what} (benchmarks/rank_agreement.py, quick profile, {ra['n_train']:,} training images, seeds " \
+                f"{', '.join(map(str, ra['seeds']))})"
+        out.append(SHARED.finding("rank_agreement", ra=ra, what=where))
     for nb, group, metric, what, ref in ((c05.NOTEBOOK, c05.GROUP, "test_accuracy", "architectures (section 5)", None),
                                          (c04.NOTEBOOK, c04.ABLATION, "val_accuracy", "ablations (section 4)",
                                           c04.BASELINE)):
@@ -150,6 +175,19 @@ def rank_agreements(records: list[Record]) -> list:
         if ra:
             out.append(SHARED.finding("rank_agreement", ra=ra, what=what))
     return out
+
+
+def rank_table(rec: Record) -> Table:
+    """Both rankings of every comparison the rank-agreement benchmark ran."""
+    rows = []
+    for what, ra in rec.metrics["comparisons"].items():
+        real = sorted(ra["variants"], key=lambda v: -ra["real"][v])
+        synthetic = sorted(ra["variants"], key=lambda v: -ra["synthetic"][v])
+        rows += [[what, v, pct(ra["real"][v]), pct(ra["synthetic"][v]), str(real.index(v) + 1),
+                  str(synthetic.index(v) + 1)] for v in real]
+    return Table("The same comparisons on real and on synthetic EMNIST (benchmarks/rank_agreement.py: same sizes, "
+                 "seeds and budget; architectures by test accuracy, ablations by validation accuracy)",
+                 ["comparison", "variant", "real", "synthetic", "rank real", "rank synthetic"], rows)
 
 
 def findings(records: list[Record]) -> Section:
@@ -179,6 +217,9 @@ def findings(records: list[Record]) -> Section:
         sec.conclusions += sim_to_real_findings(check)
         sec.tables.append(gap_table(check))
     sec.conclusions += rank_agreements(records)
+    bench = analysis.named(records, NOTEBOOK, RANK_AGREEMENT)
+    if bench:
+        sec.tables.append(rank_table(bench))
     sec.threats = [t for t in threats(runs) if t.kind == "synthetic_threat"]
     return sec
 
