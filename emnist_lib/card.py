@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from . import config, results, stats
+from . import analysis, config, results, stats
 from .errors import EmnistError
 from .fileio import sha256_file, write_text_atomic
 
@@ -56,7 +56,7 @@ def save_model(model, path: str | Path) -> Path:
 
 def test_summary(records: list[results.Record], saved_seed: int) -> dict:
     """Test metrics for a card from a setup's final records (one per seed): the saved seed's accuracy
-    with its Wilson interval, and the mean over seeds with a t-interval."""
+    with its Wilson interval, and the mean over seeds with its interval (:func:`emnist_lib.analysis.interval`)."""
     by_seed = {r.seed: r for r in records}
     if saved_seed not in by_seed:
         raise ModelCardError(f"no final run for the saved seed {saved_seed} (runs for seeds {sorted(by_seed)})")
@@ -71,8 +71,12 @@ def test_summary(records: list[results.Record], saved_seed: int) -> dict:
         out["accuracy_ci_method"] = "Wilson score interval on this model's test images"
     seeds = sorted(by_seed)
     accs = [float(by_seed[s].metric("test_accuracy")) for s in seeds]
-    out["over_seeds"] = {"seeds": seeds, "accuracies": accs, **stats.mean_ci(accs),
-                         "method": "mean over training seeds with a t-interval (same data, same setup)"}
+    runs = [by_seed[s] for s in seeds]
+    method = ("mean over training seeds; 95% interval from a bootstrap over the seeds and the test images"
+              if analysis.per_image(runs, "test_accuracy") is not None else
+              "mean over training seeds with a t-interval (no per-image record)")
+    out["over_seeds"] = {"seeds": seeds, "accuracies": accs, **analysis.interval(runs, "test_accuracy"),
+                         "method": method}
     return out
 
 

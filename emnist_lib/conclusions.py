@@ -27,7 +27,7 @@ def environment() -> jinja2.Environment:
     """The Jinja environment of the report and of every finding (number filters, the chance margin)."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("emnist_lib", "templates"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(pct=pct, points=stats.fmt_points, p=stats.fmt_p, interval=stats.fmt_interval)
+    env.filters.update(pct=pct, points=stats.fmt_points, bound=stats.fmt_bound, p=stats.fmt_p, interval=stats.fmt_interval)
     env.globals.update(chance_margin_points=f"{100 * CHANCE_MARGIN:.0f}", alpha=stats.ALPHA)
     return env
 
@@ -108,6 +108,7 @@ class Section:
     partly_real: bool = False
     empty: bool = False
     headline: list[Finding] = field(default_factory=list)
+    budget_checks: list = field(default_factory=list)  # analysis.BudgetCheck, one per checked comparison
 
     @property
     def data_tag(self) -> str:
@@ -117,7 +118,10 @@ class Section:
 
     def summary(self) -> str:
         """The one sentence the abstract quotes (the first conclusion unless the section chose one)."""
-        parts = self.headline or self.conclusions[:1]
+        parts = list(self.headline or self.conclusions[:1])
+        changed = [c for c in self.budget_checks if not c.holds]
+        if changed:  # a headline whose ranking a longer budget changes says so where it is quoted
+            parts.append(SHARED.finding("budget_caveat", checks=changed))
         return _capital(" ".join(str(p) for p in parts))
 
     def sentences(self) -> list[str]:
@@ -207,7 +211,7 @@ def family_table(caption: str, fam: analysis.Family, label: str, extra_cols: Cal
         if extra_cols:
             row += extra_cols(s)
         rows.append(row)
-    headers = ["variant", f"{label}, mean [95% CI]", f"vs {fam.reference or 'reference'} (Holm)", "convergence"]
+    headers = ["variant", f"{label}, mean [95% CI]", f"vs {fam.reference or 'reference'} (Bonferroni-adjusted p)", "convergence"]
     return Table(caption, headers + (extra_headers or []), rows)
 
 
@@ -218,7 +222,7 @@ def family_findings(fam: analysis.Family, reference_label: str | None = None) ->
     out = [SHARED.finding(kind, comparisons=comps, ref=ref)
            for kind, comps in (("better", fam.by_direction(1)), ("worse", fam.by_direction(-1)),
                                ("same", fam.by_direction(0))) if comps]
-    out += [SHARED.finding(kind, summaries=fam.with_status(kind)) for kind in ("did_not_train", "still_improving")
+    out += [SHARED.finding(kind, summaries=fam.with_status(kind)) for kind in ("did_not_train", "budget_limited")
             if fam.with_status(kind)]
     if not fam.comparisons and fam.reference is not None and not fam.excluded:
         out.append(SHARED.finding("only_reference", ref=ref))
@@ -256,6 +260,16 @@ def rank_agreement_findings(sec: Section, records: list[Record], notebook: str, 
     return ra
 
 
+def budget_check_findings(sec: Section, records: list[Record], notebook: str, group: str, metric: str,
+                          what: str, variants: list[str] | None = None) -> analysis.BudgetCheck | None:
+    """When some seeds of ``group`` were trained again at a longer budget: the two orders and what swaps."""
+    check = analysis.budget_check(records, notebook, group, metric, variants=variants)
+    if check is not None:
+        sec.conclusions.append(SHARED.finding("budget_check", check=check, what=what))
+        sec.budget_checks.append(check)
+    return check
+
+
 # --------------------------------------------------------------------------- opening a section
 def empty(notebook: str, title: str, question: str) -> Section:
     return Section(notebook, title, question, empty=True, conclusions=[SHARED.finding("no_records")])
@@ -272,7 +286,7 @@ def base(notebook: str, title: str, question: str, runs: list[Record]) -> Sectio
     """A section with the setup lines of ``runs``: data, budgets, seeds, convergence."""
     sec = Section(notebook, title, question, synthetic=any(r.synthetic for r in runs),
                   partly_real=any(not r.synthetic for r in runs))
-    trained = [r for r in runs if r.group]
+    trained = [r for r in runs if r.group and not analysis.is_budget_check(r.group)]  # a budget check has its own line
     sec.setup = data_lines(trained or runs) + budget_lines(trained) + seed_line(trained) + convergence_line(trained)
     return sec
 

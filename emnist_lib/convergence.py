@@ -1,10 +1,23 @@
 """Convergence verdicts of training runs: pure Python, shared by training and the analysis.
 
-A run converged when its validation accuracy gained less than :data:`CONVERGENCE_GAIN`, or two
-standard errors of that accuracy on the validation images if that is more (a smaller gain cannot
-be told from noise), over the last quarter of its epochs (best of the last quarter minus best
-before it), or when early stopping ended it; it did not train when its best accuracy stayed
-within :data:`CHANCE_MARGIN` of chance (1 / number of classes in the training labels).
+Three verdicts, from the right noise:
+
+* **converged** -- a plateau shown, not assumed: over the second half of the run (the model at the end
+  against the model at half of its epochs, on the same validation images) the gain in accuracy is below
+  :data:`PLATEAU_MARGIN` with 95% confidence (the one-sided upper bound of the paired difference of two
+  proportions; McNemar's variance, from the images right at one epoch and wrong at the other). A run that
+  is still learning fails it, and so does one whose validation set is too small to show a plateau: not
+  failing to detect a gain, but bounding it. The reference is mid-run, where a cosine schedule is still at
+  half its peak rate, so the learning-rate tail cannot hide a run that is still learning. A run ended by
+  early stopping is judged the same way on the epochs it ran.
+* **budget-limited** -- not shown to have stopped improving when its budget ended (or a single epoch:
+  nothing to judge).
+  Such runs may be compared, worded "at this budget".
+* **did not train** -- its best accuracy stayed within :data:`CHANCE_MARGIN` of chance.
+
+Without per-image correctness (a run recorded without it) the bound falls back on two independent
+proportions on the validation images (wider than the paired one, so it calls fewer runs converged); the
+verdict says which it used.
 
 No TensorFlow here: the report and the analysis import it without loading a framework.
 """
@@ -12,28 +25,57 @@ No TensorFlow here: the report and the analysis import it without loading a fram
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 # A run "did not train" when its best accuracy stays within this of chance.
 CHANCE_MARGIN = 0.05
-CONVERGENCE_GAIN = 0.01
+CONVERGENCE_ALPHA = 0.05
+# Converged: the second half of the run gained less than this, with 95% confidence.
+PLATEAU_MARGIN = 0.01
 # Verdicts from best to worst: a group of runs is as good as its worst run.
-STATUS_ORDER = ("converged", "still_improving", "did_not_train")
-CONVERGENCE_CRITERION = (f"converged: validation accuracy gained less than {100 * CONVERGENCE_GAIN:.0f} point, or "
-                         "two standard errors of that accuracy on the validation images if more, over the last "
-                         "quarter of the epochs (best of the last quarter minus best before it), or early stopping "
-                         f"ended the run; did not train: best accuracy within {100 * CHANCE_MARGIN:.0f} points of "
-                         "chance")
+STATUS_ORDER = ("converged", "budget_limited", "did_not_train")
+CONVERGENCE_CRITERION = (f"converged: from half of its epochs to the end the run gained less than "
+                         f"{100 * PLATEAU_MARGIN:g} point in validation accuracy, with {100 * (1 - CONVERGENCE_ALPHA):g}% "
+                         "confidence (one-sided upper bound of the paired difference on the same validation images; "
+                         "early-stopped runs judged on the epochs they ran); budget-limited: not shown to have "
+                         "stopped improving when its budget ended; did not train: best accuracy "
+                         f"within {100 * CHANCE_MARGIN:.0f} points of chance")
 
 
-def convergence(history: dict, chance: float, epochs_planned: int | None = None, n_val: int | None = None) -> dict:
-    """The convergence verdict of one run from its per-epoch history.
+def _paired_gain(reference: np.ndarray, last: np.ndarray) -> dict:
+    """The gain from ``reference`` to ``last`` (per-image correctness on the same images) and the one-sided
+    upper confidence bound of it: the difference of paired proportions with McNemar's variance."""
+    from scipy.stats import norm
 
-    ``n_val`` (validation images) sets the noise floor of the gain threshold. Returns
-    ``{"status": "converged" | "still_improving" | "did_not_train", "reason", "criterion",
-    "gain_last_quarter", "threshold", "best", "chance", "early_stopped"}``; a run of a single
-    epoch has no last quarter to judge and counts as still improving.
-    """
+    n = reference.size
+    improved, worsened = int(np.sum(last & ~reference)), int(np.sum(~last & reference))
+    gain = (improved - worsened) / n
+    se = math.sqrt(max(improved + worsened - (improved - worsened) ** 2 / n, 0.0)) / n
+    return {"improved": improved, "worsened": worsened, "upper": float(gain + norm.ppf(1 - CONVERGENCE_ALPHA) * se),
+            "method": f"one-sided {100 * (1 - CONVERGENCE_ALPHA):g}% upper bound of the paired gain on {n} "
+                      "validation images"}
+
+
+def _unpaired_gain(ref_acc: float, last_acc: float, n: int) -> dict:
+    from scipy.stats import norm
+
+    se = math.sqrt(max(ref_acc * (1 - ref_acc) + last_acc * (1 - last_acc), 1e-12) / n)
+    return {"improved": None, "worsened": None,
+            "upper": float(last_acc - ref_acc + norm.ppf(1 - CONVERGENCE_ALPHA) * se),
+            "method": f"one-sided {100 * (1 - CONVERGENCE_ALPHA):g}% upper bound of the gain, two independent "
+                      f"proportions on {n} images (no per-image record)"}
+
+
+def convergence(history: dict, chance: float, epochs_planned: int | None = None, n_val: int | None = None,
+                correct: Sequence[np.ndarray] | None = None) -> dict:
+    """The convergence verdict of one run from its per-epoch history (module doc).
+
+    ``correct[e]`` says which validation images epoch ``e``'s model got right (what the paired test needs);
+    ``n_val`` is the number of validation images for the fallback test. Returns ``{"status": "converged" |
+    "budget_limited" | "did_not_train", "reason", "criterion", "metric", "best", "chance", "early_stopped",
+    "epochs_run", "reference_epoch", "gain", "improved", "worsened", "upper", "method"}``."""
     metric = "val_accuracy" if history.get("val_accuracy") else "accuracy"
     acc = [float(a) for a in history.get(metric, [])]
     if not acc:
@@ -41,24 +83,27 @@ def convergence(history: dict, chance: float, epochs_planned: int | None = None,
     ran = len(acc)
     early = epochs_planned is not None and ran < epochs_planned
     best = max(acc)
-    q = max(1, round(ran / 4))
-    gain = max(acc[-q:]) - max(acc[:-q]) if ran > q else None
-    noise = 2 * math.sqrt(best * (1 - best) / n_val) if n_val and metric == "val_accuracy" else 0.0
-    threshold = max(CONVERGENCE_GAIN, noise)
+    ref = max(0, math.ceil(ran / 2) - 1)  # the epoch at half of those run (0-based)
     out = {"metric": metric, "best": best, "chance": chance, "early_stopped": early, "epochs_run": ran,
-           "gain_last_quarter": gain, "threshold": threshold, "criterion": CONVERGENCE_CRITERION}
+           "reference_epoch": ref + 1, "gain": acc[-1] - acc[ref], "criterion": CONVERGENCE_CRITERION}
     if best < chance + CHANCE_MARGIN:
         return {**out, "status": "did_not_train",
                 "reason": f"best {metric} {100 * best:.1f}% is within {100 * CHANCE_MARGIN:.0f} points of chance "
                           f"({100 * chance:.1f}%)"}
+    if ran < 2:
+        return {**out, "status": "budget_limited", "reason": "one epoch: nothing to compare it with"}
+    if correct is not None and len(correct) == ran and metric == "val_accuracy":
+        test = _paired_gain(np.asarray(correct[ref], bool), np.asarray(correct[-1], bool))
+    else:
+        test = _unpaired_gain(acc[ref], acc[-1], int(n_val or 0) or 100)
+    out.update(test)
+    still = test["upper"] >= PLATEAU_MARGIN
+    how = (f"epoch {ran} vs epoch {ref + 1}: {100 * (acc[-1] - acc[ref]):+.1f} points, 95% upper bound "
+           f"{100 * test['upper']:+.1f}")
     if early:
-        return {**out, "status": "converged", "reason": f"early stopping ended it after {ran} of {epochs_planned} epochs"}
-    if gain is None:
-        return {**out, "status": "still_improving", "reason": "one epoch: no last quarter to judge"}
-    verdict = "converged" if gain < threshold else "still_improving"
-    return {**out, "status": verdict,
-            "reason": f"{metric} gained {100 * gain:+.1f} points over the last {q} of {ran} epochs "
-                      f"(threshold {100 * threshold:.1f})"}
+        how += f"; early stopping ended it after {ran} of {epochs_planned} epochs"
+    return {**out, "status": "budget_limited" if still else "converged",
+            "reason": ("not shown to plateau: " if still else "plateau: ") + how}
 
 
 def worst_status(statuses: Iterable[str]) -> str:

@@ -80,6 +80,22 @@ class Dataset:
         prov = dict(self.provenance, subset={"n_train": len(ytr), "n_test": len(yte), "seed": seed})
         return Dataset(self.name, xtr, ytr, xte, yte, list(self.class_names), prov, split=self.split)
 
+    def set_apart(self, fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
+        """``(main, apart)``: a stratified, seeded ``fraction`` of the training images set apart (e.g. to tune
+        on, so nothing is selected on the images a comparison is judged on); the test images stay with
+        ``main``. Each part's provenance records the cut."""
+        from sklearn.model_selection import train_test_split
+
+        idx_main, idx_apart = train_test_split(np.arange(len(self.y_train)), test_size=fraction, random_state=seed,
+                                               stratify=self.y_train)
+        idx_main, idx_apart = np.sort(idx_main), np.sort(idx_apart)
+        cut = {"fraction": fraction, "seed": seed}
+        main = Dataset(self.name, self.x_train[idx_main], self.y_train[idx_main], self.x_test, self.y_test,
+                       list(self.class_names), dict(self.provenance, set_apart={**cut, "part": "main"}), self.split)
+        apart = Dataset(self.name, self.x_train[idx_apart], self.y_train[idx_apart], self.x_test[:0], self.y_test[:0],
+                        list(self.class_names), dict(self.provenance, set_apart={**cut, "part": "apart"}), self.split)
+        return main, apart
+
     def validation_split(self, fraction: float = 0.1, seed: int = 0):
         """Stratified, seeded train/validation split of the training set.
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import markdown
 
-from . import chapters, conclusions, config, results
+from . import chapters, conclusions, config, results, stats
 from .fileio import write_text_atomic
 
 
@@ -53,8 +53,14 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
         profile=profile,
         figures=_figures(out), timings=timings, first=records[0],
         criterion=trained[0].convergence.criterion if trained else "", n_records=len(records),
+        n_tests=sum(len(s.comparisons) for s in sections), n_families=_families(sections), margin=stats.EQUIVALENCE_MARGIN,
         n_trained=len(trained), n_converged=sum(r.status == "converged" for r in trained))
     return re.sub(r"\n{3,}", "\n\n", text), sections
+
+
+def _families(sections) -> int:
+    """How many families the report's tests form: comparisons sharing a correction, or standing alone."""
+    return sum(len({c.family or f"single {i}" for i, c in enumerate(s.comparisons)}) for s in sections)
 
 
 def _pool(records) -> dict | None:

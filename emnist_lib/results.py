@@ -53,14 +53,36 @@ def versions() -> dict:
     return out
 
 
+def instruction_set(flags: set[str]) -> str:
+    """The widest x86 vector instruction set among a CPU's flags: what decides which kernels oneDNN runs,
+    so the same seed gives the same numbers only on the same one (AVX-512 and AVX2 machines differ)."""
+    if "avx512f" in flags:
+        return "AVX-512"
+    if "avx2" in flags:
+        return "AVX2"
+    if "avx" in flags:
+        return "AVX"
+    return "SSE" if "sse2" in flags else platform.machine()
+
+
+def onednn_setting() -> str:
+    """oneDNN's switch in TensorFlow (``TF_ENABLE_ONEDNN_OPTS``; on by default on x86 since TF 2.9)."""
+    value = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    if value is None:
+        return "on (default)" if platform.machine() in ("x86_64", "AMD64") else "off (default)"
+    return "off" if value.strip() in ("0", "false", "False") else "on"
+
+
 @functools.lru_cache(maxsize=1)
 def hardware() -> dict:
     cpu = platform.processor() or platform.machine()
+    flags: set[str] = set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and cpu == (platform.processor() or platform.machine()):
                 cpu = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
     gpus = []
@@ -71,7 +93,8 @@ def hardware() -> dict:
                 for g in tf.config.list_physical_devices("GPU")]
     except Exception:  # noqa: BLE001 - hardware info is best effort
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "gpus": gpus, "platform": platform.platform()}
+    return {"cpu": cpu, "cores": os.cpu_count(), "gpus": gpus, "platform": platform.platform(),
+            "isa": instruction_set(flags), "onednn": onednn_setting()}
 
 
 def make_record(name: str, *, notebook: str, data: dict, config: dict, seed: int, metrics: dict,
@@ -194,8 +217,13 @@ class Convergence:
     chance: float | None = None
     early_stopped: bool = False
     epochs_run: int | None = None
-    gain_last_quarter: float | None = None
-    threshold: float | None = None
+    reference_epoch: int | None = None
+    gain: float | None = None
+    improved: int | None = None
+    worsened: int | None = None
+    upper: float | None = None  # one-sided 95% upper bound of the gain over the second half
+    p_value: float | None = None  # records written before the plateau bound (a McNemar p-value)
+    method: str | None = None
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,27 @@ def run_budgets(notebook: str, params: dict, declared: dict) -> list[dict]:
     return out
 
 
+def check_params(profile: str, plan: list[tuple[Path, dict]]) -> None:
+    """Refuse, before anything trains, parameters no claim can be drawn from: duplicate seeds, fewer seeds than a
+    paired comparison needs, a declared reference that is not one of the variants (the chapter's own check)."""
+    from .chapters import get
+
+    for path, params in plan:
+        _, declared = parameters_cell(nbformat.read(path, as_version=4))
+        values, chapter, where = {**declared, **params}, get(path.stem), f"params/{profile}/{path.stem}.yaml"
+        seeds = values.get("seeds")
+        if seeds is not None:
+            if len(set(seeds)) != len(seeds):
+                raise ValueError(f"{where}: seeds {seeds} repeat a seed; a repeated seed is the same run twice, "
+                                 "not another sample: list distinct seeds")
+            if len(seeds) < chapter.min_seeds:
+                raise ValueError(f"{where}: seeds {seeds}: the comparisons of {path.stem} pair recipes over seeds and "
+                                 f"need at least {chapter.min_seeds}; list more seeds")
+        problems = chapter.check(values) if chapter.check else []
+        if problems:
+            raise ValueError(f"{where}: " + "; ".join(problems))
+
+
 def check_budgets(profile: str, plan: list[tuple[Path, dict]]) -> None:
     """Refuse a profile whose runs are too short to leave chance, before anything trains."""
     for path, params in plan:
@@ -183,6 +204,7 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
         plan = [(p, dry_run_params(params, parameters_cell(nbformat.read(p, as_version=4))[1])) for p, params in plan]
     elif profile != "smoke":  # smoke checks the code path in seconds; it is never a result
         check_budgets(profile, plan)
+        check_params(profile, plan)
     if notebooks is None:  # the whole profile: start from an empty results folder (no record of an older run)
         for nb in {p.stem for p in notebook_paths()} | {r.name.split("__")[0] for r in config.records_dir(out).glob("*.json")}:
             _clear_outputs(out, nb)
@@ -227,6 +249,10 @@ def refresh_stored_notebooks(selected: list[str] | None = None, timeout: int = 1
     os.environ.setdefault("EMNIST_PROGRESS", "0")
     tmp = config.BUILD_DIR / "refresh"
     tmp.mkdir(parents=True, exist_ok=True)
+    smoke = config.output_dir("smoke")
+    if selected is None:  # all of them: from no record of an older run (the notebooks write to the smoke folder)
+        for nb in {p.stem for p in notebook_paths()} | {r.name.split("__")[0] for r in config.records_dir(smoke).glob("*.json")}:
+            _clear_outputs(smoke, nb)
     for path in notebook_paths(selected):
         print(f"[refresh] {path.stem} ...", flush=True)
         out = tmp / path.name

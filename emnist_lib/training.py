@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from . import config, models
 from .convergence import convergence, worst_verdict
+from .results import pack_correct, unpack_correct
 
 OPTIMIZERS = ("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "plateau")
@@ -88,6 +89,7 @@ class TrainResult:
     params: int = 0
     budget: dict | None = None
     convergence: dict | None = None
+    val_correct: np.ndarray | None = None  # which validation images the kept (best-epoch) weights get right
 
 
 # --------------------------------------------------------------------------- environment
@@ -211,6 +213,8 @@ def make_optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.O
     return keras.optimizers.Adam(lr)
 
 
+CACHE_FORMAT = 2
+
 # At most this many training steps per call into the compiled graph: amortises Keras'
 # per-step Python work (callbacks, iterator, metric bookkeeping), which matters for small
 # models at small batches. The optimisation itself is unchanged (same steps, same order).
@@ -285,6 +289,21 @@ class _Throughput(keras.callbacks.Callback):
             self.epoch_times.append(time.perf_counter() - self._t)
 
 
+class _ValidationCorrect(keras.callbacks.Callback):
+    """Which validation images each epoch's model gets right (for the convergence test between epochs and
+    for comparisons of recipes on the same images); an eager forward pass, no extra graph to trace."""
+
+    def __init__(self, x_val: np.ndarray, y_val: np.ndarray, batch: int = 1024):
+        super().__init__()
+        self.x, self.y, self.batch = x_val, np.asarray(y_val), batch
+        self.correct: list[np.ndarray] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        pred = np.concatenate([np.asarray(self.model(self.x[i:i + self.batch], training=False)).argmax(1)
+                               for i in range(0, len(self.y), self.batch)])
+        self.correct.append(pred == self.y)
+
+
 class _BestWeights(keras.callbacks.Callback):
     """Keep the weights of the epoch with the lowest ``monitor`` in memory (what
     ModelCheckpoint(save_best_only=True) does, without a model file per epoch)."""
@@ -342,24 +361,26 @@ def run_budget(n_images: int, cfg: TrainConfig) -> dict:
             "batch_size": cfg.batch_size, "schedule": cfg.schedule}
 
 
-def _callbacks(cfg: TrainConfig, monitor: str, keep_best: bool, extra: list | None):
-    """The run's callbacks: its timer, the caller's, early stopping or plateau, and best-weight keeping."""
+def _callbacks(cfg: TrainConfig, monitor: str, validation, extra: list | None):
+    """The run's callbacks: its timer, per-image validation correctness, the caller's, early stopping or
+    plateau, and best-weight keeping."""
     timer = _Throughput()
-    callbacks = [timer, *(extra or [])]
+    correct = _ValidationCorrect(*validation) if validation else None
+    callbacks = [timer, *([correct] if correct else []), *(extra or [])]
     if cfg.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.early_stopping,
                                                        restore_best_weights=True))
     if cfg.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=cfg.step_factor, patience=1))
-    best_weights = _BestWeights(monitor) if keep_best and not cfg.early_stopping else None
+    best_weights = _BestWeights(monitor) if validation and not cfg.early_stopping else None
     if best_weights:
         callbacks.append(best_weights)
-    return callbacks, timer, best_weights
+    return callbacks, timer, best_weights, correct
 
 
 def _fit(built: keras.Model, x, y, validation, cfg: TrainConfig, steps: int, extra_callbacks, verbose):
     """Compile and fit ``built`` for ``cfg.epochs`` of ``steps``; the best-validation weights are kept.
-    Returns ``(history, best_epoch, wall seconds, images per second)``."""
+    Returns ``(history, best_epoch, wall seconds, images per second, per-epoch validation correctness)``."""
     compile_model(built, cfg, steps)
     aug = None
     if cfg.augment:
@@ -369,7 +390,7 @@ def _fit(built: keras.Model, x, y, validation, cfg: TrainConfig, steps: int, ext
     train_ds = make_dataset(x, y, cfg.batch_size, shuffle=True, seed=cfg.seed, augment=aug, repeat=True)
     val_ds = make_dataset(*validation, cfg.batch_size, shuffle=False, seed=cfg.seed) if validation else None
     monitor = "val_loss" if validation else "loss"
-    callbacks, timer, best_weights = _callbacks(cfg, monitor, bool(validation), extra_callbacks)
+    callbacks, timer, best_weights, correct = _callbacks(cfg, monitor, validation, extra_callbacks)
     start = time.perf_counter()
     hist = built.fit(train_ds, epochs=cfg.epochs, steps_per_epoch=steps, validation_data=val_ds,
                      callbacks=callbacks, verbose=resolve_verbose(verbose), shuffle=False)
@@ -379,7 +400,7 @@ def _fit(built: keras.Model, x, y, validation, cfg: TrainConfig, steps: int, ext
         built.set_weights(best_weights.weights)
     # Throughput from the fastest epoch: the first includes graph tracing.
     images_per_s = float(steps * cfg.batch_size / min(timer.epoch_times)) if timer.epoch_times else 0.0
-    return history, int(np.argmin(history[monitor])) + 1, wall, images_per_s
+    return history, int(np.argmin(history[monitor])) + 1, wall, images_per_s, (correct.correct if correct else None)
 
 
 def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
@@ -411,32 +432,42 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     if validation is None and cfg.validation_fraction > 0:
         x, y, validation = _hold_out(x, y, cfg)
     name = model if isinstance(model, str) else model.name
-    key = cache_key(name, model_kwargs, cfg, fingerprint(x, y, *(validation or ())), {"num_classes": num_classes})
+    # "cached": the format of what is cached with a model (2: its per-epoch validation correctness too), so a model
+    # cached without what the convergence test needs is never reused.
+    key = cache_key(name, model_kwargs, cfg, fingerprint(x, y, *(validation or ())),
+                    {"num_classes": num_classes, "cached": CACHE_FORMAT})
     folder = config.model_cache_dir() / key
     budget = run_budget(len(y), cfg)
 
-    def verdict(history: dict) -> dict:
-        return convergence(history, 1.0 / len(np.unique(y)), cfg.epochs, len(validation[1]) if validation else None)
+    def verdict(history: dict, correct) -> dict:
+        return convergence(history, 1.0 / len(np.unique(y)), cfg.epochs, len(validation[1]) if validation else None,
+                           correct)
 
     keras.backend.clear_session()
     set_seed(cfg.seed)
     cacheable = use_cache and isinstance(model, str)
     if cacheable and not force and (folder / "meta.json").exists():
         built, meta = _load_cached(folder)
+        n_val = len(validation[1]) if validation else 0
+        correct = [unpack_correct(c, n_val) for c in meta["val_correct"]] if meta.get("val_correct") else None
         return TrainResult(built, meta["history"], meta["best_epoch"], meta["wall_time_s"], meta["images_per_s"],
                            meta["config"], key, cache_hit=True, params=built.count_params(), budget=budget,
-                           convergence=verdict(meta["history"]))
+                           convergence=verdict(meta["history"], correct),
+                           val_correct=correct[meta["best_epoch"] - 1] if correct else None)
     with precision_policy(accelerator_defaults()["policy"]):
         built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
-        history, best_epoch, wall, images_per_s = _fit(built, x, y, validation, cfg, budget["steps_per_epoch"],
-                                                       callbacks, verbose)
+        history, best_epoch, wall, images_per_s, correct = _fit(built, x, y, validation, cfg,
+                                                                budget["steps_per_epoch"], callbacks, verbose)
     result = TrainResult(built, history, best_epoch, wall, images_per_s, asdict(cfg), key,
-                         params=built.count_params(), budget=budget, convergence=verdict(history))
+                         params=built.count_params(), budget=budget, convergence=verdict(history, correct),
+                         val_correct=correct[best_epoch - 1] if correct else None)
     if cacheable:
         _store(folder, built, {"history": history, "best_epoch": best_epoch, "wall_time_s": wall,
                                "images_per_s": images_per_s, "config": asdict(cfg), "model": name,
-                               "model_kwargs": model_kwargs})
+                               "model_kwargs": model_kwargs,
+                               "val_correct": [pack_correct(c) for c in correct] if correct else None})
     return result
+
 
 
 def fine_tune(result: TrainResult, x, y, n_layers: int, cfg: TrainConfig, validation=None, verbose="auto"):

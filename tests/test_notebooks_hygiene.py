@@ -98,7 +98,7 @@ def _training_calls() -> set[str]:
 
     from emnist_lib import chapters
 
-    names = {"train", "run_seeds", "run_twin"}
+    names = {"train", "run_seeds", "run_twin", "run_budget_check"}
     for chapter in chapters.CHAPTERS:
         module = inspect.getmodule(chapter.findings)
         names |= {n for n, fn in vars(module).items() if callable(fn) and getattr(fn, "trains", False)}

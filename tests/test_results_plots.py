@@ -73,3 +73,14 @@ def test_save_twice_gives_identical_bytes(tmp_path):
     a = plots.save(fig, tmp_path / "a.png").read_bytes()
     b = plots.save(fig, tmp_path / "b.png").read_bytes()
     assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_records_name_the_instruction_set_and_onednn(monkeypatch):
+    from emnist_lib import results
+
+    assert results.instruction_set({"sse2", "avx", "avx2", "avx512f"}) == "AVX-512"
+    assert results.instruction_set({"sse2", "avx", "avx2"}) == "AVX2"
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert results.onednn_setting() == "off"
+    rec = _record()
+    assert {"isa", "onednn"} <= set(rec["hardware"])

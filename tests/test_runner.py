@@ -89,3 +89,42 @@ def test_a_whole_profile_starts_from_no_records_and_a_partial_run_keeps_the_othe
     assert sorted(p.name for p in results.iterdir()) == ["00_a__old.json", "99_gone__old.json"]
     assert run_profile("smoke") == 0
     assert list(results.iterdir()) == []  # an older run's records never mix with this one's
+
+
+def _plan(tmp_path, monkeypatch, notebook, values):
+    import yaml
+
+    from emnist_lib.runner import load_params
+
+    (tmp_path / "quick").mkdir(exist_ok=True)
+    (tmp_path / "quick" / f"{notebook}.yaml").write_text(yaml.safe_dump(values))
+    monkeypatch.setattr(config, "PARAMS_DIR", tmp_path)
+    path = config.NOTEBOOKS_DIR / f"{notebook}.ipynb"
+    return [(path, load_params(path, "quick"))]
+
+
+def test_a_declared_reference_that_is_not_a_variant_is_refused_before_training(tmp_path, monkeypatch):
+    import pytest
+
+    from emnist_lib.runner import check_params
+
+    plan = _plan(tmp_path, monkeypatch, "05_architectures", {"seeds": [0, 1], "reference": "resnet50"})
+    with pytest.raises(ValueError, match=r"params/quick/05_architectures.yaml: reference 'resnet50' is not one of "
+                                         r"model_names \(deep_cnn_se, mobilenet_small, vit_small\)"):
+        check_params("quick", plan)
+    plan = _plan(tmp_path, monkeypatch, "04_regularisation_tuning", {"seeds": [0, 1], "ablation_names": ["dropout=0.3"]})
+    with pytest.raises(ValueError, match="declared reference 'baseline' is not among them"):
+        check_params("quick", plan)
+
+
+def test_duplicate_seeds_or_too_few_for_a_paired_comparison_are_refused(tmp_path, monkeypatch):
+    import pytest
+
+    from emnist_lib.runner import check_params
+
+    with pytest.raises(ValueError, match=r"03_cnn_depth.yaml: seeds \[0, 1, 1\] repeat a seed"):
+        check_params("quick", _plan(tmp_path, monkeypatch, "03_cnn_depth", {"seeds": [0, 1, 1]}))
+    with pytest.raises(ValueError, match=r"03_cnn_depth.yaml: seeds \[0\]: the comparisons of 03_cnn_depth pair "
+                                         r"recipes over seeds and need at least 2"):
+        check_params("quick", _plan(tmp_path, monkeypatch, "03_cnn_depth", {"seeds": [0]}))
+    check_params("quick", _plan(tmp_path, monkeypatch, "01_chollet_baselines", {"seeds": [0]}))  # models, not recipes

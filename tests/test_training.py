@@ -173,25 +173,23 @@ def test_every_run_records_its_budget_and_convergence(toy):
                 use_cache=False, verbose=0)
     assert res.budget == {"epochs": 4, "steps_per_epoch": 9, "steps": 36, "images": 1152, "train_images": 270,
                           "batch_size": 32, "schedule": "cosine"}
-    assert res.convergence["status"] in {"converged", "still_improving"}
-    assert res.convergence["chance"] == pytest.approx(0.1) and "last quarter" in res.convergence["criterion"]
+    assert res.convergence["status"] in {"converged", "budget_limited"}
+    assert res.convergence["chance"] == pytest.approx(0.1) and "upper bound" in res.convergence["criterion"]
+    assert "paired gain on 30 validation images" in res.convergence["method"]  # per-image validation correctness
+    assert res.val_correct is not None and len(res.val_correct) == 30
 
 
-@pytest.mark.parametrize("val,status", [
-    ([0.30, 0.60, 0.70, 0.705], "converged"),        # +0.5 point in the last quarter
-    ([0.30, 0.50, 0.60, 0.70], "still_improving"),   # +10 points in the last quarter
-    ([0.10, 0.11, 0.12, 0.13], "did_not_train"),     # within 5 points of chance (10 classes)
-    ([0.50], "still_improving"),                     # one epoch: nothing to judge
+@pytest.mark.parametrize("val,n_val,status", [
+    ([0.30, 0.70, 0.70, 0.698], 20000, "converged"),    # -0.2 points since mid-run on 20,000 images: a plateau
+    ([0.30, 0.69, 0.70, 0.705], 1000, "budget_limited"),  # +1.5 points on 1,000 images: not shown to plateau
+    ([0.30, 0.69, 0.69, 0.69], 500, "budget_limited"),  # flat, but 500 images cannot bound the gain below 1 point
+    ([0.30, 0.50, 0.60, 0.70], 20000, "budget_limited"),  # +20 points since mid-run
+    ([0.10, 0.11, 0.12, 0.13], 20000, "did_not_train"),  # within 5 points of chance (10 classes)
+    ([0.50], 20000, "budget_limited"),                  # one epoch: nothing to judge
 ])
-def test_convergence_verdict(val, status):
-    v = convergence({"val_accuracy": val}, chance=0.1, epochs_planned=len(val))
+def test_convergence_verdict(val, n_val, status):
+    v = convergence({"val_accuracy": val}, chance=0.1, epochs_planned=len(val), n_val=n_val)
     assert v["status"] == status, v["reason"]
-
-
-def test_convergence_threshold_grows_with_validation_noise():
-    hist = {"val_accuracy": [0.3, 0.6, 0.68, 0.70]}  # +2 points in the last quarter
-    assert convergence(hist, 0.02, 4, n_val=100)["status"] == "converged"  # 2 SE = 9 points
-    assert convergence(hist, 0.02, 4, n_val=100_000)["status"] == "still_improving"
 
 
 def test_early_stopping_counts_as_converged():
@@ -225,3 +223,54 @@ def test_a_run_stopped_mid_fit_leaves_the_precision_policy_as_it_was(toy, monkey
         train("chollet_dense", x, y, 10, CFG, use_cache=False, verbose=0, callbacks=[Prune()])
     assert seen == ["mixed_float16"]
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+# --------------------------------------------------------------------------- convergence: properties
+def _line(start, step, epochs, n, rng):
+    """Per-epoch validation correctness of a run whose accuracy rises ``step`` per epoch on ``n`` images."""
+    order = rng.permutation(n)
+    return [np.isin(np.arange(n), order[: round((start + step * e) * n)]) for e in range(epochs)]
+
+
+def _plateau(base, epochs, flips, rng):
+    """``epochs`` copies of ``base`` with ``flips`` images right->wrong and as many wrong->right each: noise only."""
+    out = []
+    for _ in range(epochs):
+        f = base.copy()
+        f[rng.choice(np.flatnonzero(base), flips, replace=False)] = False
+        f[rng.choice(np.flatnonzero(~base), flips, replace=False)] = True
+        out.append(f)
+    return out
+
+
+def test_a_run_still_learning_is_budget_limited_whatever_its_learning_rate_tail():
+    rng = np.random.default_rng(0)
+    correct = _line(0.40, 0.02, 6, 260, rng)  # +2 points per epoch for 6 epochs on 260 images
+    hist = {"val_accuracy": [float(c.mean()) for c in correct]}
+    assert convergence(hist, chance=1 / 47, epochs_planned=6, correct=correct)["status"] == "budget_limited"
+    sgd = _line(0.038, 0.043, 5, 940, rng)  # 3.8% -> 25.2%: the SGD run the review found "converged"
+    v = convergence({"val_accuracy": [float(c.mean()) for c in sgd]}, chance=1 / 47, epochs_planned=5, correct=sgd)
+    assert v["status"] == "budget_limited" and v["upper"] > v["gain"] > 0.05
+
+
+def test_a_plateau_converges_and_early_stopping_on_a_plateau_too():
+    rng = np.random.default_rng(1)
+    rise = _line(0.30, 0.15, 3, 2000, rng)
+    correct = rise + _plateau(rise[-1], 5, 3, rng)  # epoch-to-epoch noise: a few images flip both ways
+    hist = {"val_accuracy": [float(c.mean()) for c in correct]}
+    assert convergence(hist, 0.02, 8, correct=correct)["status"] == "converged"
+    v = convergence(hist, 0.02, 20, correct=correct)  # stopped early after 8 of 20
+    assert v["status"] == "converged" and v["early_stopped"]
+
+
+def test_a_plateau_on_too_few_images_to_show_it_is_not_called_converged():
+    rng = np.random.default_rng(2)
+    rise = _line(0.30, 0.15, 3, 150, rng)
+    correct = rise + _plateau(rise[-1], 5, 3, rng)  # the same noise as a plateau on 2,000 images
+    v = convergence({"val_accuracy": [float(c.mean()) for c in correct]}, 0.02, 8, correct=correct)
+    assert v["status"] == "budget_limited" and v["upper"] >= 0.01 and "not shown to plateau" in v["reason"]
+
+
+def test_without_per_image_records_the_verdict_says_which_test_it_used():
+    v = convergence({"val_accuracy": [0.3, 0.5, 0.6, 0.7]}, 0.1, 4, n_val=1000)
+    assert v["status"] == "budget_limited" and "independent proportions" in v["method"]

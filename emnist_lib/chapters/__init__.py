@@ -15,7 +15,7 @@ import pkgutil
 import re
 
 from ..conclusions import Section
-from ..results import Record, RecordError, read_record
+from ..results import Record
 from .base import Chapter, TrainingBudget
 
 __all__ = ["CHAPTERS", "Chapter", "TrainingBudget", "all_sections", "conclude", "get", "section"]
@@ -54,16 +54,6 @@ def conclude(study) -> Section:
     """For a notebook's last cell: its section from the records in its output folder, printed. Its own
     records must be readable; another notebook's unreadable record (an older run, an older schema) is
     skipped with a note, so a partial re-run still concludes (the report, built from all, is strict)."""
-    records, skipped = [], []
-    for path in sorted(study.results.glob("*.json")):
-        try:
-            records.append(read_record(path))
-        except RecordError:
-            if path.name.startswith(f"{study.notebook}__"):
-                raise
-            skipped.append(path.name)
-    sec = section(study.notebook, records)
+    sec = section(study.notebook, study.records())
     print(sec.text())
-    if skipped:
-        print(f"\n(skipped {len(skipped)} unreadable record(s) of other notebooks, e.g. {skipped[0]}: rerun them)")
     return sec

@@ -28,7 +28,8 @@ class Chapter:
     """A notebook of the study. ``notebook`` is its file's stem (``notebooks/<notebook>.ipynb``,
     ``params/<profile>/<notebook>.yaml``); its first markdown cell states ``question``;
     ``findings`` builds its report section from result records; ``in_abstract`` puts the
-    section's headline in the report's abstract."""
+    section's headline in the report's abstract; ``check`` names what is wrong with a profile's
+    parameters (a reference that is not one of the variants) before anything trains."""
 
     notebook: str
     title: str
@@ -36,6 +37,8 @@ class Chapter:
     findings: Callable[[list[Record]], Section]
     budgets: tuple[TrainingBudget, ...] = ()
     in_abstract: bool = False
+    check: Callable[[dict], list[str]] | None = None  # problems with a profile's parameters (runner, before training)
+    min_seeds: int = 2  # its claims are about recipes, paired over seeds (1: about trained models, McNemar)
 
     def section(self, records: list[Record]) -> Section:
         return self.findings(records)

@@ -198,7 +198,8 @@ def findings(records: list[Record]) -> Section:
     sec.setup = [WORDING.finding("data_setup")]
     rows = [[r.metrics.get("name", r.name), source_words(r.data), f"{r.metrics.get('train_size', 0):,}",
              f"{r.metrics.get('test_size', 0):,}", str(r.metrics.get("num_classes", ""))] for r in runs]
-    sec.tables.append(Table("Data sets", ["data set", "source", "train", "test", "outputs"], rows))
+    sec.tables.append(Table("Data sets as notebook 00 loads them (each section trains on a subset it states in its "
+                            "setup)", ["data set", "source", "train", "test", "outputs"], rows))
     real = [row[0] for row, r in zip(rows, runs) if not r.synthetic and r.data.source != "nist-pool"]
     pooled = [row[0] for row, r in zip(rows, runs) if r.data.source == "nist-pool"]
     synth = [row[0] for row, r in zip(rows, runs) if r.synthetic]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import analysis, stats
-from ..conclusions import Section, Table, Wording, open_section, pair, status_words, threats
+from ..conclusions import Section, Table, Wording, budget_check_findings, open_section, pair, status_words, threats
 from ..results import Record
 from . import c02_learning_rules as c02
 from .base import Chapter, TrainingBudget
@@ -50,8 +50,10 @@ def findings(records: list[Record]) -> Section:
                             [[s.variant, f"{params[s.variant]:,}", stats.fmt_interval(s.interval),
                               status_words(s.status)] for s in summaries]))
     pairs = [(a, b) for a, b in PAIRS if a in by_variant and b in by_variant]
-    sec.comparisons = stats.holm([analysis.two_models(by_variant[a], by_variant[b], a, b) for a, b in pairs])
+    sec.comparisons = analysis.in_family([analysis.compare(by_variant[a], by_variant[b], a, b, family_size=len(pairs))
+                                          for a, b in pairs], "depth pairs")
     sec.conclusions = [pair(c, (a, by_variant[a]), (b, by_variant[b])) for c, (a, b) in zip(sec.comparisons, pairs)]
+    budget_check_findings(sec, records, NOTEBOOK, GROUP, "test_accuracy", "the three models")
     sec.threats = threats(runs, [WORDING.finding("tiny_threat")])
     return sec
 

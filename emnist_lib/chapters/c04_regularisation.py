@@ -30,16 +30,18 @@ ABLATION, CV, SEARCH = "ablation", "cv", "search"  # groups (and the search's su
 BASELINE = "baseline"
 SEARCH_BEST = "search_best"  # the search's best trial, as a cross-validation candidate
 BEST_CNN = "best_cnn"  # the selected configuration, read by chapter 08
-# Early stopping gets room to stop: this many times the baseline's epochs, with this patience.
-EARLY_STOPPING_ROOM = 2
+# Early stopping gets the baseline's budget (the same maximum epochs: a controlled comparison), with this
+# patience; a room of more epochs would compare budgets, not early stopping.
+EARLY_STOPPING_ROOM = 1
 EARLY_STOPPING_PATIENCE = 2
 
 WORDING = Wording("""
 {%- import "findings.md.j2" as f -%}
 {%- macro baseline(ref) -%}Baseline CNN: {{ ref.interval | interval }} validation accuracy ({{ f.status(ref.status) }}).{%- endmacro -%}
-{%- macro cross_validation(c) -%}Cross-validation: {{ f.verdict(c) }}.{%- endmacro -%}
-{%- macro search(complete, pruned, curve) -%}Search: {{ complete + pruned }} trials ({{ pruned }} pruned early); the expected best validation accuracy grows from {{ curve.mean[0] | pct }} (sd {{ "%.1f" | format(100 * curve.sd[0]) }} points) with one trial to {{ curve.mean[-1] | pct }} (sd {{ "%.1f" | format(100 * curve.sd[-1]) }}) with {{ curve.mean | length }} (figure search_expected_max); its best trial joined the cross-validation.{%- endmacro -%}
+{%- macro cross_validation(c) -%}Cross-validation (selection evidence on the training data the candidates were chosen on, so a candidate picked on it, such as the search's best, starts with a winner's-curse advantage; the selected setting is tested on held-out images in the final evaluation): {{ f.verdict(c) }}.{%- endmacro -%}
+{%- macro search(complete, pruned, curve) -%}Search: {{ complete + pruned }} trials ({{ pruned }} pruned early, counted with the best accuracy they reached); the expected best validation accuracy grows from {{ curve.mean[0] | pct }} (sd {{ "%.1f" | format(100 * curve.sd[0]) }} points) with one trial to {{ curve.mean[-1] | pct }} (sd {{ "%.1f" | format(100 * curve.sd[-1]) }}) with {{ curve.mean | length }} (figure search_expected_max); its best trial joined the cross-validation.{%- endmacro -%}
 {%- macro selected(name, k, converged, against) -%}Selected for notebook 08: {{ name }} (highest mean {{ k }}-fold accuracy{{ " among converged candidates" if converged else "; NO candidate converged within its budget" }}{% if against %}; against the baseline: {{ f.verdict(against) }}{% endif %}).{%- endmacro -%}
+{%- macro early_stopping_idle(name, epochs, patience, seeds) -%}Early stopping (patience {{ patience }}) ended none of its runs within the baseline's {{ epochs }} epochs ({{ seeds }} seeds): the {{ name }} runs trained exactly as the baseline's, so they are not compared.{%- endmacro -%}
 {%- macro one_factor_threat() -%}One factor at a time from one baseline: interactions between factors are not measured.{%- endmacro -%}
 """)
 
@@ -56,6 +58,15 @@ class Baseline:
         """A cross-validation candidate: this baseline with ``change`` (``model_kwargs``/``train``)."""
         return {"name": name, "model": self.model, "model_kwargs": {**self.model_kwargs, **change.get("model_kwargs", {})},
                 "train": {**asdict(replace(self.cfg, **change.get("train", {}))), "seed": seed}}
+
+
+def check(params: dict) -> list[str]:
+    """Problems with this chapter's parameters, before anything trains: the baseline is among the ablations run,
+    and every ablation named exists."""
+    names, known = params.get("ablation_names", []), ablations(1)
+    out = [] if BASELINE in names else [f"ablation_names {names}: the declared reference {BASELINE!r} is not among them"]
+    unknown = [n for n in names if n not in known]
+    return out + ([f"ablation_names: unknown {', '.join(unknown)} (known: {', '.join(known)})"] if unknown else [])
 
 
 def baseline_kwargs(filters: list[int]) -> dict:
@@ -117,8 +128,12 @@ def run_search(study, ds: Dataset, space: str, n_trials: int, baseline: Baseline
                      config={"model": rec.get("model"), "model_kwargs": rec.get("model_kwargs"), "train": rec.get("config"),
                              "params": t.params}, seed=seed, group=SEARCH, variant=f"trial {t.number}",
                      convergence=res.get("convergence"))
-    values = [t.value for t in s.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-    curve = search.expected_max(values, n_trials)
+    # Every finished trial counts: a pruned one with the best accuracy it reached before it was stopped (a lower
+    # bound of what it would have reached), and the curve ends at the number of trials that finished.
+    finished = [t for t in s.get_trials(deepcopy=False) if t.state.name in search.FINISHED]
+    values = [t.value if t.state.name == "COMPLETE" else max(t.intermediate_values.values(), default=0.0)
+              for t in finished]
+    curve = search.expected_max(values, len(values))
     try:
         importance = search.importances(s)
     except (RuntimeError, ValueError, ZeroDivisionError):  # too few complete trials to tell
@@ -182,31 +197,52 @@ def search_table(rec: Record) -> Table:
              for k, v in (m.get("best_params") or {}).items()]
     ranked = sorted((m.get("importances") or {}).items(), key=lambda kv: -kv[1])
     rows += [[f"importance: {k}", f"{v:.2f}"] for k, v in ranked[:5]]
+    n = m["complete"] + m["pruned"]
     return Table(f"Optuna search of the {rec.config['space'].upper()} (TPE sampler, median pruning; importances: "
-                 "optuna.importance, fANOVA)", ["", "value"], rows)
+                 f"optuna.importance, fANOVA, from {n} trials over {len(m.get('best_params') or {})} parameters: "
+                 "a description of this search, not evidence about the parameters)", ["", "value"], rows)
 
 
-def _cv(sec: Section, records: list[Record]) -> dict[str, list[float]]:
+def _cv(sec: Section, records: list[Record]) -> dict[str, object]:
+    """The cross-validation table and, against the baseline, the Nadeau-Bengio corrected comparisons: selection
+    evidence (the candidates were chosen on this training data), not a test of the winner (section 9 has that)."""
     cv = [r for r in analysis.of_notebook(records, NOTEBOOK) if r.group == CV]
     folds = {r.variant: [float(v) for v in r.metric("folds")] for r in cv}
     if not cv:
-        return folds
-    comps = [stats.paired_test(folds[r.variant], folds[BASELINE], r.variant, BASELINE, unit="folds")
-             for r in cv if r.variant != BASELINE and BASELINE in folds]
-    stats.holm(comps)
+        return {}
+    k, n = len(next(iter(folds.values()))), cv[0].data.n_train
+    others = [r.variant for r in cv if r.variant != BASELINE]
+    comps = {v: stats.corrected_resampled_t(folds[v], folds[BASELINE], n - n // k, n // k, v, BASELINE,
+                                            family_size=len(others)) for v in others if BASELINE in folds}
     rows = [[r.variant, stats.fmt_interval(stats.mean_ci(folds[r.variant])), status_words(r.status)] for r in cv]
-    sec.tables.append(Table(f"{len(next(iter(folds.values())))}-fold cross-validation of the strongest settings",
-                            ["setting", "fold accuracy, mean [95% CI]", "convergence"], rows))
-    sec.comparisons += comps
-    sec.conclusions += [WORDING.finding("cross_validation", c=c) for c in comps]
-    return folds
+    sec.tables.append(Table(f"{k}-fold cross-validation of the strongest settings (selection evidence; fold "
+                            "accuracy with a plain t-interval over folds, narrower than the corrected test's)", ["setting", "fold accuracy, mean [95% CI]",
+                                                                       "convergence"], rows))
+    sec.comparisons += analysis.in_family(list(comps.values()), "cross-validation")
+    sec.conclusions += [WORDING.finding("cross_validation", c=c) for c in comps.values()]
+    return comps
 
 
-def _selected(best: Record, folds: dict[str, list[float]]):
+def _selected(best: Record, comps: dict):
     name = best.extra["from"]
-    against = (stats.paired_test(folds[name], folds[BASELINE], name, BASELINE, unit="folds")
-               if name != BASELINE and BASELINE in folds and name in folds else None)
-    return WORDING.finding("selected", name=name, k=best.extra["k"], converged=best.extra["converged"], against=against)
+    return WORDING.finding("selected", name=name, k=best.extra["k"], converged=best.extra["converged"],
+                           against=comps.get(name))
+
+
+def _idle_early_stopping(by_variant: dict[str, list[Record]]):
+    """When early stopping ended none of its runs, they trained exactly as the baseline did (same budget, same
+    seeds, best weights kept either way): drop them from the family, where they would be a comparison of the
+    baseline with itself, and say so."""
+    for name, rs in list(by_variant.items()):
+        stops = [r.config.get("train", {}).get("early_stopping") if isinstance(r.config.get("train"), dict) else None
+                 for r in rs]
+        if name == BASELINE or not rs or not all(stops):
+            continue
+        if not any(r.convergence and r.convergence.early_stopped for r in rs):
+            del by_variant[name]
+            return WORDING.finding("early_stopping_idle", name=name, epochs=rs[0].budget.epochs if rs[0].budget else "?",
+                                   patience=stops[0], seeds=len(rs))
+    return None
 
 
 def findings(records: list[Record]) -> Section:
@@ -214,6 +250,7 @@ def findings(records: list[Record]) -> Section:
     if sec.empty:
         return sec
     by_variant = analysis.group_runs(runs, NOTEBOOK, ABLATION)
+    idle = _idle_early_stopping(by_variant)
     fam = analysis.compare_family(by_variant, "val_accuracy", BASELINE if BASELINE in by_variant else None)
     sec.tables.append(family_table("Controlled ablations from one baseline CNN", fam, "validation accuracy"))
     sec.comparisons += fam.comparisons
@@ -221,8 +258,10 @@ def findings(records: list[Record]) -> Section:
     if ref:
         sec.conclusions.append(WORDING.finding("baseline", ref=ref))
     sec.conclusions += family_findings(fam, "the baseline")
+    if idle:
+        sec.conclusions.append(idle)
     rank_agreement_findings(sec, records, NOTEBOOK, ABLATION, "val_accuracy", "ablations", BASELINE)
-    folds = _cv(sec, records)
+    comps = _cv(sec, records)
     found = analysis.named(records, NOTEBOOK, SEARCH)
     if found:
         sec.tables.append(search_table(found))
@@ -231,10 +270,10 @@ def findings(records: list[Record]) -> Section:
                                                curve=m["expected_max"]))
     best = analysis.named(records, NOTEBOOK, BEST_CNN)
     if best:
-        sec.conclusions.append(_selected(best, folds))
+        sec.conclusions.append(_selected(best, comps))
     sec.threats = threats(runs, [WORDING.finding("one_factor_threat")])
     return sec
 
 
-CHAPTER = Chapter(NOTEBOOK, TITLE, QUESTION, findings, budgets=(TrainingBudget("n_train", "epochs", "batch_size",
+CHAPTER = Chapter(NOTEBOOK, TITLE, QUESTION, findings, check=check, budgets=(TrainingBudget("n_train", "epochs", "batch_size",
                                                                                 "balanced"),))

@@ -6,6 +6,7 @@ from .. import analysis
 from ..conclusions import (
     Section,
     Wording,
+    budget_check_findings,
     family_findings,
     family_table,
     open_section,
@@ -22,10 +23,18 @@ QUESTION = ("Given the same data and budget, do deeper or more modern architectu
 GROUP = "architecture"
 
 WORDING = Wording("""
-{%- macro best(s) -%}Highest mean test accuracy among converged runs: {{ s.variant }} ({{ s.interval | interval }}).{%- endmacro -%}
+{%- import "findings.md.j2" as f -%}
+{%- macro reference(s) -%}Reference (declared in the parameters before any run): {{ s.variant }}, {{ s.interval | interval }} test accuracy ({{ f.status(s.status) }}).{%- endmacro -%}
 {%- macro widths(widths) -%}model widths: multiplier {{ widths | join(", ") }} on the channel counts of the published-scale builders (1 = full width){%- endmacro -%}
 {%- macro widths_threat(widths) -%}{% if widths == ["1"] %}Models at full width.{% else %}Model widths: multiplier {{ widths | join(", ") }}; the full-width models may rank differently.{% endif %}{%- endmacro -%}
 """)
+
+
+def check(params: dict) -> list[str]:
+    """Problems with this chapter's parameters, before anything trains: the declared reference is a model."""
+    names = params.get("model_names", [])
+    return [] if params.get("reference") in names else [
+        f"reference {params.get('reference')!r} is not one of model_names ({', '.join(names)})"]
 
 
 def variants(model_names: list[str], model_kwargs: dict) -> dict[str, dict]:
@@ -42,7 +51,8 @@ def findings(records: list[Record]) -> Section:
     if sec.empty:
         return sec
     by_variant = analysis.group_runs(runs, NOTEBOOK, GROUP)
-    fam = analysis.compare_family(by_variant, "test_accuracy")
+    reference = runs[0].extra.get("reference")  # declared in the params before anything ran
+    fam = analysis.compare_family(by_variant, "test_accuracy", reference)
 
     def extra(s):
         r = by_variant[s.variant][0]
@@ -51,17 +61,18 @@ def findings(records: list[Record]) -> Section:
     sec.tables.append(family_table("Architectures, same data and budget", fam, "test accuracy", extra,
                                    ["width multiplier", "parameters", "images/s"]))
     sec.comparisons += fam.comparisons
-    best = fam.best()
-    if best:
-        sec.conclusions.append(WORDING.finding("best", s=best))
-    sec.conclusions += family_findings(fam, best.variant if best else None)
+    ref = fam.summary(reference)
+    if ref:
+        sec.conclusions.append(WORDING.finding("reference", s=ref))
+    sec.conclusions += family_findings(fam)
     sec.headline = sec.conclusions[:2]
     rank_agreement_findings(sec, records, NOTEBOOK, GROUP, "test_accuracy", "architectures")
+    budget_check_findings(sec, records, NOTEBOOK, GROUP, "test_accuracy", "the architectures")
     widths = [f"{w:g}" for w in sorted({width(r) for r in runs})]
     sec.setup.append(WORDING.finding("widths", widths=widths))
     sec.threats = threats(runs, [WORDING.finding("widths_threat", widths=widths)])
     return sec
 
 
-CHAPTER = Chapter(NOTEBOOK, TITLE, QUESTION, findings, in_abstract=True,
+CHAPTER = Chapter(NOTEBOOK, TITLE, QUESTION, findings, in_abstract=True, check=check,
                   budgets=(TrainingBudget("n_train", "epochs", "batch_size", "balanced"),))

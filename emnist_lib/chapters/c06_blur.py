@@ -7,7 +7,7 @@ from dataclasses import asdict, replace
 import numpy as np
 
 from .. import analysis, stats
-from ..conclusions import Section, Table, Wording, open_section, pair, status_words, threats
+from ..conclusions import Section, Table, Wording, budget_check_findings, open_section, pair, status_words, threats
 from ..convergence import CHANCE_MARGIN
 from ..dataset import Dataset
 from ..results import Record
@@ -49,10 +49,10 @@ Training on blurred images is detectably better at {{ helped | join(", ") if hel
 
 # --------------------------------------------------------------------------- procedures
 @trains
-def blur_runs(study, ds: Dataset, model: str, cfg, levels: list[int], seeds: list[int]) -> np.ndarray:
+def blur_runs(study, ds: Dataset, model: str, cfg, levels: list[int], seeds: list[int], group: str = GROUP) -> np.ndarray:
     """Train on each blur level (0 = clean) with every seed, score on every blur level of the same
-    test images; record ``blur__<level>__seed<k>``. Returns the seed-mean accuracy matrix
-    (rows: training blur, columns: test blur)."""
+    test images; record ``<group>__<level>__seed<k>`` (a budget check passes its own group and a longer ``cfg``).
+    Returns the seed-mean accuracy matrix (rows: training blur, columns: test blur)."""
     from ..study import fit_metrics, test_metrics
     from ..training import train
     from ..transforms import box_blur
@@ -69,7 +69,7 @@ def blur_runs(study, ds: Dataset, model: str, cfg, levels: list[int], seeds: lis
                 metrics.update({accuracy_key(t): m["test_accuracy"], correct_key(t): m["test_correct"],
                                 "test_n": m["test_n"]})
                 matrix[i, j] += m["test_accuracy"] / len(seeds)
-            study.record(f"{GROUP}__{k}__seed{seed}", ds, metrics, result=res, seed=seed, group=GROUP,
+            study.record(f"{group}__{k}__seed{seed}", ds, metrics, result=res, seed=seed, group=group,
                          variant=variant(k), config={"model": model, "train_blur": k,
                                                      "train": asdict(replace(cfg, seed=seed))})
             print(f"trained on {variant(k)}, seed {seed}: " + " ".join(
@@ -77,12 +77,20 @@ def blur_runs(study, ds: Dataset, model: str, cfg, levels: list[int], seeds: lis
     return matrix
 
 
+@trains
+def budget_check(study, ds: Dataset, model: str, cfg, levels: list[int], seeds: list[int], factor: int = 2):
+    """``seeds`` of :func:`blur_runs` trained again at ``factor`` times the budget (the section's budget check)."""
+    if seeds:
+        blur_runs(study, ds, model, replace(cfg, epochs=factor * cfg.epochs), levels, seeds,
+                  group=analysis.budget_group(GROUP, factor))
+
+
 # --------------------------------------------------------------------------- findings
-def blur_drop(clean: list[Record], kernel: int) -> stats.Comparison:
-    """The clean-trained model on blurred vs clean test images: the same images, so McNemar per seed."""
-    return analysis.two_models(clean, clean, f"the clean-trained model on kernel-{kernel} test images",
-                               "the same model on clean test images", metric=accuracy_key(kernel),
-                               correct_key=correct_key(kernel), metric_b=accuracy_key(0), correct_key_b=correct_key(0))
+def blur_drop(clean: list[Record], kernel: int, family_size: int = 1) -> stats.Comparison:
+    """The clean-trained recipe on blurred vs clean test images: the same seeds and the same images, paired."""
+    return analysis.compare(clean, clean, f"the clean-trained model on kernel-{kernel} test images",
+                            "the same model on clean test images", metric=accuracy_key(kernel),
+                            family_size=family_size, metric_b=accuracy_key(0))
 
 
 def _levels(runs: list[Record]) -> list[int]:
@@ -106,20 +114,21 @@ def findings(records: list[Record]) -> Section:
         return sec
     by_variant = analysis.group_runs(runs, NOTEBOOK, GROUP)
     levels = _levels(runs)
-    rows = [[name] + [stats.fmt_interval(stats.mean_ci(analysis.values(rs, accuracy_key(t)))) for t in levels]
+    rows = [[name] + [stats.fmt_interval(analysis.interval(rs, accuracy_key(t))) for t in levels]
             + [status_words(analysis.status(rs))] for name, rs in by_variant.items()]
     sec.tables.append(Table("Test accuracy, mean [95% CI] over seeds: trained on (rows) and tested on (columns)",
                             ["trained on"] + [variant(t) for t in levels] + ["convergence"], rows))
     clean = by_variant.get(CLEAN)
     if clean:
         blurred = [t for t in levels if t]
-        drops = stats.holm([blur_drop(clean, t) for t in blurred])
+        drops = analysis.in_family([blur_drop(clean, t, len(blurred)) for t in blurred], "drops")
         trained = [t for t in blurred if variant(t) in by_variant]
-        recover = [analysis.two_models(by_variant[variant(t)], clean, f"training at {variant(t)}",
-                                       "training on clean images", accuracy_key(t), correct_key(t)) for t in trained]
+        recover = [analysis.compare(by_variant[variant(t)], clean, f"training at {variant(t)}",
+                                    "training on clean images", accuracy_key(t), family_size=len(trained))
+                   for t in trained]
         for c, t in zip(recover, trained):
             c.test = f"{c.test}, tested at {variant(t)}"
-        stats.holm(recover)
+        analysis.in_family(recover, "recovery")
         sec.comparisons += drops + recover
         sec.conclusions += [pair(c, (CLEAN, clean)) for c in drops]
         sec.conclusions += [pair(c, (CLEAN, clean), (variant(t), by_variant[variant(t)])) for c, t in zip(recover, trained)]
@@ -131,6 +140,9 @@ def findings(records: list[Record]) -> Section:
     near = _near_chance(by_variant, levels, chance)
     if near:
         sec.conclusions.append(WORDING.finding("near_chance", levels=near, chance=chance))
+    for t in [t for t in levels if t and variant(t) in by_variant]:  # each claim "trained at k vs clean, at k"
+        budget_check_findings(sec, records, NOTEBOOK, GROUP, accuracy_key(t),
+                              f"training at {variant(t)} against clean, tested at {variant(t)}", [CLEAN, variant(t)])
     sec.threats = threats(runs, [WORDING.finding("one_recipe_threat")])
     return sec
 

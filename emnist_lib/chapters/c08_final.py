@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from .. import analysis, results, stats
-from ..conclusions import Section, Table, Wording, open_section, pair, status_words, threats
+from ..conclusions import Section, Table, Wording, budget_check_findings, open_section, pair, status_words, threats
 from ..dataset import Dataset
 from ..results import Record
 from . import c02_learning_rules as c02
@@ -16,12 +16,14 @@ NOTEBOOK = "08_final_evaluation"
 TITLE = "Final test evaluation"
 QUESTION = ("On the held-out test set, is the selected CNN better than the selected MLP, and where do they fail?")
 GROUP = "final"
-MLP, CNN = "mlp", "cnn"
+MLP, CNN, BASELINE_CNN = "mlp", "cnn", "cnn_baseline"  # the last: chapter 04's baseline, what selection must beat
 MOST_CONFUSED = "most_confused_cnn"
 METRICS = ("test_accuracy", "test_precision_macro", "test_recall_macro", "test_f1_macro", "test_top_k_accuracy")
 
 WORDING = Wording("""
+{%- import "findings.md.j2" as f -%}
 {%- macro most_confused(pairs, seed) -%}Most confused by the CNN (seed {{ seed }}, true → predicted, count): {% for p in pairs %}{{ p.true }} → {{ p.predicted }} ({{ p.count }}){{ "; " if not loop.last }}{% endfor %}.{%- endmacro -%}
+{%- macro saved_models(c) -%}The models saved for predict, serve and export: {{ f.verdict(c) }}.{%- endmacro -%}
 {%- macro first_seed_threat() -%}Per-class metrics and confusion matrices are those of the first seed's models.{%- endmacro -%}
 """)
 
@@ -34,23 +36,29 @@ def selected_setup(study, notebook: str, record: str, model: str, epochs: int, b
     train = {k: v for k, v in (rec.config["train"] if rec else {}).items() if k != "seed"}
     train.update(epochs=c04.epochs_for(train, epochs), batch_size=batch_size or None)
     return {"model": model, "model_kwargs": rec.config["model_kwargs"] if rec else {}, "train": train,
-            "from": rec.extra["from"] if rec else f"builder defaults ({notebook} not run)"}
+            "from": rec.extra.get("from", record) if rec else f"builder defaults ({notebook} not run)"}
 
 
 def selected_setups(study, epochs: int, batch_size: int) -> dict[str, dict]:
-    """The MLP chapter 02 selected and the CNN chapter 04 cross-validated, at this budget; prints them."""
+    """The MLP chapter 02 selected, the CNN chapter 04 cross-validated and, to test that selection on held-out
+    images, chapter 04's baseline CNN; all at this budget (the same maximum epochs); prints them."""
     setups = {MLP: selected_setup(study, c02.NOTEBOOK, c02.BEST_MLP, "mlp", epochs, batch_size),
               CNN: selected_setup(study, c04.NOTEBOOK, c04.BEST_CNN, "cnn", epochs, batch_size)}
+    if study.find_record(c04.NOTEBOOK, f"{c04.CV}__{c04.BASELINE}"):
+        setups[BASELINE_CNN] = selected_setup(study, c04.NOTEBOOK, f"{c04.CV}__{c04.BASELINE}", "cnn", epochs,
+                                              batch_size)
+        setups[BASELINE_CNN]["from"] = f"{c04.BASELINE} of {c04.NOTEBOOK}"
     for name, s in setups.items():
         print(name, "from", s["from"], s["model_kwargs"])
     return setups
 
 
 @trains
-def final_runs(study, ds: Dataset, setups: dict, seeds: list[int]):
+def final_runs(study, ds: Dataset, setups: dict, seeds: list[int], saved: tuple[str, ...] = (MLP, CNN),
+               group: str = GROUP):
     """Train each selected setup with every seed on the training data, evaluate once on the test set
-    (all metrics, per-image correctness for McNemar), record ``final__<name>__seed<k>``; save the first
-    seed's models with a model card each (``models/final_<name>.keras`` and ``.card.json``: split, class
+    (all metrics, per-image correctness), record ``final__<name>__seed<k>``; save the first seed's ``saved``
+    models with a model card each (``models/final_<name>.keras`` and ``.card.json``: split, class
     names, input convention, data source, test metrics with intervals). Returns
     ``({name: (result, proba, metrics)} for the first seed, rows)``."""
     from ..card import build_card
@@ -69,7 +77,7 @@ def final_runs(study, ds: Dataset, setups: dict, seeds: list[int]):
             metrics = {**fit_metrics(res), **{f"test_{k}": v for k, v in m.items()
                                               if seed == seeds[0] or k not in ("per_class", "confusion")},
                        "test_correct": results.pack_correct(proba.argmax(1) == ds.y_test)}
-            path = study.record(f"{GROUP}__{name}__seed{seed}", ds, metrics, result=res, seed=seed, group=GROUP,
+            path = study.record(f"{group}__{name}__seed{seed}", ds, metrics, result=res, seed=seed, group=group,
                                 variant=name, extra={"from": setup["from"]},
                                 config={"model": setup["model"], "model_kwargs": setup["model_kwargs"],
                                         "train": asdict(cfg)})
@@ -79,13 +87,23 @@ def final_runs(study, ds: Dataset, setups: dict, seeds: list[int]):
                          "status": res.convergence["status"]})
             if seed == seeds[0]:
                 first[name], saved_cfg = (res, proba, m), cfg
-        saved = first[name][0].model
-        card = build_card(name=f"final_{name}", model=saved, model_name=setup["model"],
+        if name not in saved:
+            continue
+        model = first[name][0].model
+        card = build_card(name=f"final_{name}", model=model, model_name=setup["model"],
                           model_kwargs=setup["model_kwargs"], train_config=asdict(saved_cfg), dataset=ds,
                           records=written, saved_seed=seeds[0],
                           selected_from=setup["from"], profile=study.output_dir.name)
-        study.save_model(saved, f"final_{name}", card)
+        study.save_model(model, f"final_{name}", card)
     return first, rows
+
+
+@trains
+def budget_check(study, ds: Dataset, setups: dict, seeds: list[int], factor: int = 2) -> None:
+    """``seeds`` of :func:`final_runs` trained again at ``factor`` times the budget (no model saved)."""
+    if seeds:
+        longer = {n: {**s, "train": {**s["train"], "epochs": factor * s["train"]["epochs"]}} for n, s in setups.items()}
+        final_runs(study, ds, longer, seeds, saved=(), group=analysis.budget_group(GROUP, factor))
 
 
 def record_most_confused(study, ds: Dataset, proba, seed: int, n: int = 8) -> list[dict]:
@@ -104,18 +122,31 @@ def findings(records: list[Record]) -> Section:
         return sec
     by_variant = analysis.group_runs(runs, NOTEBOOK, GROUP)
     rows = [[variant.upper(), rs[0].extra.get("from", "")]
-            + [stats.fmt_interval(stats.mean_ci(analysis.values(rs, k))) for k in METRICS]
+            + [stats.fmt_interval(analysis.interval(rs, k)) for k in METRICS]
             + [status_words(analysis.status(rs))] for variant, rs in by_variant.items()]
-    sec.tables.append(Table("Test set, mean [95% CI] over seeds",
+    sec.tables.append(Table("Test set, mean [95% CI] over seeds (accuracy: seeds x images bootstrap; the macro "
+                            "metrics and top-5: t-interval over seeds only, without test-set sampling; on a "
+                            "class-balanced test set macro recall equals accuracy)",
                             ["model", "selected setting", "accuracy", "macro precision", "macro recall", "macro F1",
                              "top-5 accuracy", "convergence"], rows))
-    if CNN in by_variant and MLP in by_variant:
-        c = analysis.two_models(by_variant[CNN], by_variant[MLP], "the selected CNN", "the selected MLP")
+    claims = [(CNN, MLP, "the selected CNN recipe", "the selected MLP recipe"),
+              (CNN, BASELINE_CNN, "the selected CNN recipe", "chapter 04's baseline CNN")]
+    claims = [c for c in claims if c[0] in by_variant and c[1] in by_variant]
+    for a, b, name_a, name_b in claims:
+        c = analysis.compare(by_variant[a], by_variant[b], name_a, name_b, family_size=len(claims))
+        c.family = "final recipes"
         sec.comparisons.append(c)
-        sec.conclusions.append(pair(c, ("CNN", by_variant[CNN]), ("MLP", by_variant[MLP])))
+        sec.conclusions.append(pair(c, (a.upper(), by_variant[a]), (b.upper(), by_variant[b])))
+    if CNN in by_variant and MLP in by_variant:
+        saved = analysis.two_saved_models(by_variant[CNN][0], by_variant[MLP][0],
+                                          f"the saved CNN (seed {by_variant[CNN][0].seed})",
+                                          f"the saved MLP (seed {by_variant[MLP][0].seed})")
+        sec.comparisons.append(saved)
+        sec.conclusions.append(WORDING.finding("saved_models", c=saved))
     confused = analysis.named(records, NOTEBOOK, MOST_CONFUSED)
     if confused and confused.metrics.get("pairs"):
         sec.conclusions.append(WORDING.finding("most_confused", pairs=confused.metrics["pairs"][:5], seed=confused.seed))
+    budget_check_findings(sec, records, NOTEBOOK, GROUP, "test_accuracy", "the final models")
     sec.threats = threats(runs, [WORDING.finding("first_seed_threat")])
     return sec
 
