@@ -158,6 +158,9 @@ def dry_run_params(params: dict, declared: dict) -> dict:
             out[key] = 1
         elif key == "seeds":
             out[key] = list((params.get(key) or declared[key])[:1])
+        elif key == "budget_check_seeds":  # only seeds the shrunk run trains (a budget check pairs with them)
+            seeds = list((params.get("seeds") or declared.get("seeds") or [])[:1])
+            out[key] = [s for s in (params.get(key) or declared[key]) if s in seeds][:1]
         elif key == "folds":
             out[key] = 2
     return out
