@@ -180,6 +180,31 @@ def test_selected_setup_takes_the_selection_at_this_budget(tmp_path):
                               "learning_rate": 0.003}  # its own seed is not carried over
 
 
+@pytest.mark.parametrize("kept", [True, False])
+def test_the_selected_cnn_is_tested_against_the_baseline_unless_selection_kept_the_baseline(tmp_path, kept):
+    study = study_in(tmp_path, c08)
+    baseline = {"model": "cnn", "model_kwargs": {}, "train": {"epochs": 6, "batch_size": 64, "seed": 0}}
+    chosen = baseline if kept else {**baseline, "model_kwargs": {"batch_norm": True}}
+    single(tmp_path, c04.NOTEBOOK, f"{c04.CV}__{c04.BASELINE}", {"cv_mean": 0.8}, config=baseline)
+    single(tmp_path, c04.NOTEBOOK, c04.BEST_CNN, {"cv_mean": 0.8}, config=chosen,
+           extra={"from": "baseline" if kept else "batch_norm", "k": 3, "converged": True})
+    setups = c08.selected_setups(study, 6, 64)
+    assert (c08.BASELINE_CNN in setups) is not kept
+    assert bool(setups[c08.CNN].get("baseline_recipe")) is kept
+
+    rng = np.random.default_rng(3)
+    variants = {c08.CNN: 0.85, c08.MLP: 0.7, **({} if kept else {c08.BASELINE_CNN: 0.8})}
+    family(tmp_path, c08.NOTEBOOK, c08.GROUP, variants, rng, seeds=range(5), n_test=470,
+           metrics={k: 0.8 for k in c08.METRICS[1:]}, extra={"from": "x", **({"baseline_recipe": True} if kept else {})})
+    sec = chapters.section(c08.NOTEBOOK, read_records(study.results))
+    assert [(c.a, c.b) for c in sec.comparisons if c.family == "final recipes"] == \
+        [("the selected CNN recipe", "the selected MLP recipe")] + \
+        ([] if kept else [("the selected CNN recipe", "chapter 04's baseline CNN")])
+    said = " ".join(sec.sentences())
+    assert ("so the selected CNN has no baseline to be tested against" in said) is kept
+    assert {row[0] for row in sec.tables[0].rows} == {"CNN", "MLP"} | (set() if kept else {"baseline CNN"})
+
+
 # --------------------------------------------------------------------------- 06: blur
 def test_blur_runs_score_every_model_at_every_level_and_the_drop_is_paired(tmp_path):
     from emnist_lib.training import TrainConfig

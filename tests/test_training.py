@@ -28,6 +28,41 @@ def test_same_seed_gives_identical_metrics(toy):
     np.testing.assert_array_equal(a.model.predict(x[:5], verbose=0), b.model.predict(x[:5], verbose=0))
 
 
+def _counting_convnet():
+    """A small convnet whose train step counts how often Python runs it: once per trace."""
+    import keras
+
+    class Counting(keras.Model):
+        traces = 0
+
+        def train_step(self, data):
+            type(self).traces += 1
+            return super().train_step(data)
+
+    inputs = keras.Input((28, 28), dtype="uint8")
+    h = keras.layers.Rescaling(1 / 255)(keras.layers.Reshape((28, 28, 1))(inputs))
+    h = keras.layers.Conv2D(4, 3, activation="relu")(h)
+    h = keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(h))
+    return Counting(inputs, keras.layers.Dense(10, activation="softmax")(h), name="counting")
+
+
+def test_the_train_step_is_traced_once_per_run(toy):
+    x, y = toy  # 270 training images at batch 32: 9 steps per epoch, 3 per call, 3 epochs
+    model = _counting_convnet()
+    train(model, x, y, 10, TrainConfig(epochs=3, batch_size=32), use_cache=False, verbose=0)
+    assert type(model).traces == 1  # optimizer slots and metrics created before fit: no retrace for new variables
+
+
+def test_creating_the_training_state_before_fit_leaves_training_unchanged(toy, monkeypatch):
+    x, y = toy
+    cfg = TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3, seed=4)
+    ahead = train("cnn", x, y, 10, cfg, {"dropout": 0.2}, use_cache=False, verbose=0)
+    monkeypatch.setattr(training, "build_state", lambda model: None)  # Keras' default: created in the first trace
+    lazy = train("cnn", x, y, 10, cfg, {"dropout": 0.2}, use_cache=False, verbose=0)
+    assert ahead.history == lazy.history
+    np.testing.assert_array_equal(ahead.model.predict(x[:8], verbose=0), lazy.model.predict(x[:8], verbose=0))
+
+
 def test_training_learns_the_toy_problem(toy):
     x, y = toy
     res = train("chollet_dense", x, y, 10, TrainConfig(epochs=4, batch_size=32, learning_rate=3e-3),

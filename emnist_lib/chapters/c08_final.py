@@ -17,6 +17,7 @@ TITLE = "Final test evaluation"
 QUESTION = ("On the held-out test set, is the selected CNN better than the selected MLP, and where do they fail?")
 GROUP = "final"
 MLP, CNN, BASELINE_CNN = "mlp", "cnn", "cnn_baseline"  # the last: chapter 04's baseline, what selection must beat
+LABELS = {MLP: "MLP", CNN: "CNN", BASELINE_CNN: "baseline CNN"}
 MOST_CONFUSED = "most_confused_cnn"
 METRICS = ("test_accuracy", "test_precision_macro", "test_recall_macro", "test_f1_macro", "test_top_k_accuracy")
 
@@ -24,6 +25,7 @@ WORDING = Wording("""
 {%- import "findings.md.j2" as f -%}
 {%- macro most_confused(pairs, seed) -%}Most confused by the CNN (seed {{ seed }}, true → predicted, count): {% for p in pairs %}{{ p.true }} → {{ p.predicted }} ({{ p.count }}){{ "; " if not loop.last }}{% endfor %}.{%- endmacro -%}
 {%- macro saved_models(c) -%}The models saved for predict, serve and export: {{ f.verdict(c) }}.{%- endmacro -%}
+{%- macro baseline_kept() -%}Chapter 04's selection kept its baseline recipe, so the selected CNN has no baseline to be tested against: that comparison would test the recipe against itself, and is not made.{%- endmacro -%}
 {%- macro first_seed_threat() -%}Per-class metrics and confusion matrices are those of the first seed's models.{%- endmacro -%}
 """)
 
@@ -41,16 +43,23 @@ def selected_setup(study, notebook: str, record: str, model: str, epochs: int, b
 
 def selected_setups(study, epochs: int, batch_size: int) -> dict[str, dict]:
     """The MLP chapter 02 selected, the CNN chapter 04 cross-validated and, to test that selection on held-out
-    images, chapter 04's baseline CNN; all at this budget (the same maximum epochs); prints them."""
+    images, chapter 04's baseline CNN (unless the selection kept the baseline's recipe: then the CNN's setup says
+    ``baseline_recipe``); all at this budget (the same maximum epochs); prints them."""
     setups = {MLP: selected_setup(study, c02.NOTEBOOK, c02.BEST_MLP, "mlp", epochs, batch_size),
               CNN: selected_setup(study, c04.NOTEBOOK, c04.BEST_CNN, "cnn", epochs, batch_size)}
     if study.find_record(c04.NOTEBOOK, f"{c04.CV}__{c04.BASELINE}"):
-        setups[BASELINE_CNN] = selected_setup(study, c04.NOTEBOOK, f"{c04.CV}__{c04.BASELINE}", "cnn", epochs,
-                                              batch_size)
-        setups[BASELINE_CNN]["from"] = f"{c04.BASELINE} of {c04.NOTEBOOK}"
+        baseline = selected_setup(study, c04.NOTEBOOK, f"{c04.CV}__{c04.BASELINE}", "cnn", epochs, batch_size)
+        if _recipe(baseline) == _recipe(setups[CNN]):
+            setups[CNN]["baseline_recipe"] = True  # selection kept the baseline: nothing to test it against
+        else:
+            setups[BASELINE_CNN] = {**baseline, "from": f"{c04.BASELINE} of {c04.NOTEBOOK}"}
     for name, s in setups.items():
         print(name, "from", s["from"], s["model_kwargs"])
     return setups
+
+
+def _recipe(setup: dict) -> tuple:
+    return setup["model"], sorted(setup["model_kwargs"].items()), sorted(setup["train"].items())
 
 
 @trains
@@ -78,7 +87,9 @@ def final_runs(study, ds: Dataset, setups: dict, seeds: list[int], saved: tuple[
                                               if seed == seeds[0] or k not in ("per_class", "confusion")},
                        "test_correct": results.pack_correct(proba.argmax(1) == ds.y_test)}
             path = study.record(f"{group}__{name}__seed{seed}", ds, metrics, result=res, seed=seed, group=group,
-                                variant=name, extra={"from": setup["from"]},
+                                variant=name, extra={"from": setup["from"],
+                                                      **({"baseline_recipe": True} if setup.get("baseline_recipe")
+                                                         else {})},
                                 config={"model": setup["model"], "model_kwargs": setup["model_kwargs"],
                                         "train": asdict(cfg)})
             written.append(results.read_record(path))  # the card quotes the record as written
@@ -121,7 +132,7 @@ def findings(records: list[Record]) -> Section:
     if sec.empty:
         return sec
     by_variant = analysis.group_runs(runs, NOTEBOOK, GROUP)
-    rows = [[variant.upper(), rs[0].extra.get("from", "")]
+    rows = [[LABELS.get(variant, variant), rs[0].extra.get("from", "")]
             + [stats.fmt_interval(analysis.interval(rs, k)) for k in METRICS]
             + [status_words(analysis.status(rs))] for variant, rs in by_variant.items()]
     sec.tables.append(Table("Test set, mean [95% CI] over seeds (accuracy: seeds x images bootstrap; the macro "
@@ -136,7 +147,9 @@ def findings(records: list[Record]) -> Section:
         c = analysis.compare(by_variant[a], by_variant[b], name_a, name_b, family_size=len(claims))
         c.family = "final recipes"
         sec.comparisons.append(c)
-        sec.conclusions.append(pair(c, (a.upper(), by_variant[a]), (b.upper(), by_variant[b])))
+        sec.conclusions.append(pair(c, (LABELS[a], by_variant[a]), (LABELS[b], by_variant[b])))
+    if CNN in by_variant and by_variant[CNN][0].extra.get("baseline_recipe"):
+        sec.conclusions.append(WORDING.finding("baseline_kept"))
     if CNN in by_variant and MLP in by_variant:
         saved = analysis.two_saved_models(by_variant[CNN][0], by_variant[MLP][0],
                                           f"the saved CNN (seed {by_variant[CNN][0].seed})",
