@@ -38,7 +38,7 @@ import numpy as np
 
 from . import config
 from .errors import ChecksumError, DataFormatError, MissingDataError
-from .fileio import sha256_file, write_text_atomic
+from .fileio import publish_folder, sha256_file, write_text_atomic
 from .idx import read_idx, write_idx
 from .splits import DISTINCT_LOWER, OFFICIAL_FILES, SPLITS, SplitSpec, get_split
 
@@ -331,8 +331,7 @@ def ensure(split: str, n_train: int | None = None, n_test: int | None = None, se
                 "pool_version": POOL_VERSION, "resplit_by": "emnist_lib", "official_partition": False,
                 "balanced": target.name in BALANCED_SPLITS}
         write_text_atomic(tmp / "pool.json", json.dumps(meta, indent=1, sort_keys=True))
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
+        publish_folder(tmp, folder, "pool.json")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder

@@ -55,7 +55,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import config, strokes
-from .fileio import write_text_atomic
+from .fileio import publish_folder, write_text_atomic
 from .framing import emnist_convert
 from .idx import write_idx
 from .splits import DISTINCT_LOWER, get_split
@@ -559,9 +559,7 @@ def ensure(split: str, n_train: int | None = None, n_test: int | None = None, se
                 "system_fonts": bool(system_fonts if system_fonts is not None else system_fonts_requested()),
                 "style_digest": style.digest(), **style.describe()}
         write_text_atomic(tmp / "generator.json", json.dumps(meta, indent=2, sort_keys=True))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        publish_folder(tmp, folder, "generator.json")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from . import config, models
 from .convergence import convergence, worst_verdict
+from .fileio import publish_folder
 from .results import pack_correct, unpack_correct
 
 OPTIMIZERS = ("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
@@ -274,14 +275,18 @@ def _load_cached(folder: Path):
     return model, meta
 
 
-def _store(folder: Path, model: keras.Model, meta: dict) -> None:
-    tmp = folder.with_name(folder.name + ".tmp")
+def _store(folder: Path, model: keras.Model, meta: dict, replace: bool = False) -> None:
+    """Cache a trained model; an entry another process stored under the same key meanwhile is kept unless
+    ``replace`` (a forced retrain)."""
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model.save(tmp / "model.keras")
-    (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True, indent=1, default=float))
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    try:
+        tmp.mkdir(parents=True)
+        model.save(tmp / "model.keras")
+        (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True, indent=1, default=float))
+        publish_folder(tmp, folder, "meta.json", replace=replace)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class _Throughput(keras.callbacks.Callback):
@@ -481,7 +486,8 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
         _store(folder, built, {"history": history, "best_epoch": best_epoch, "wall_time_s": wall,
                                "images_per_s": images_per_s, "config": asdict(cfg), "model": name,
                                "model_kwargs": model_kwargs,
-                               "val_correct": [pack_correct(c) for c in correct] if correct else None})
+                               "val_correct": [pack_correct(c) for c in correct] if correct else None},
+               replace=force)
     return result
 
 
