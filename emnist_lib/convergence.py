@@ -73,7 +73,8 @@ def convergence(history: dict, chance: float, epochs_planned: int | None = None,
     """The convergence verdict of one run from its per-epoch history (module doc).
 
     ``correct[e]`` says which validation images epoch ``e``'s model got right (what the paired test needs);
-    ``n_val`` is the number of validation images for the fallback test. Returns ``{"status": "converged" |
+    ``n_val`` is the number of images the accuracy is measured on (the training images when there is no validation
+    split) for the fallback test; with neither, no plateau is claimed. Returns ``{"status": "converged" |
     "budget_limited" | "did_not_train", "reason", "criterion", "metric", "best", "chance", "early_stopped",
     "epochs_run", "reference_epoch", "gain", "improved", "worsened", "upper", "method"}``."""
     metric = "val_accuracy" if history.get("val_accuracy") else "accuracy"
@@ -94,8 +95,11 @@ def convergence(history: dict, chance: float, epochs_planned: int | None = None,
         return {**out, "status": "budget_limited", "reason": "one epoch: nothing to compare it with"}
     if correct is not None and len(correct) == ran and metric == "val_accuracy":
         test = _paired_gain(np.asarray(correct[ref], bool), np.asarray(correct[-1], bool))
+    elif n_val:
+        test = _unpaired_gain(acc[ref], acc[-1], int(n_val))
     else:
-        test = _unpaired_gain(acc[ref], acc[-1], int(n_val or 0) or 100)
+        return {**out, "status": "budget_limited",
+                "reason": "neither per-image correctness nor an image count: the gain cannot be bounded"}
     out.update(test)
     still = test["upper"] >= PLATEAU_MARGIN
     how = (f"epoch {ran} vs epoch {ref + 1}: {100 * (acc[-1] - acc[ref]):+.1f} points, 95% upper bound "

@@ -188,6 +188,13 @@ def _clear_outputs(out: Path, notebook: str) -> None:
                 stale.unlink()
 
 
+def _clear_all_outputs(out: Path) -> None:
+    """Remove every notebook's earlier records and figures (those of notebooks that no longer exist too): a whole
+    profile starts from an empty results folder."""
+    for nb in {p.stem for p in notebook_paths()} | {r.name.split("__")[0] for r in config.records_dir(out).glob("*.json")}:
+        _clear_outputs(out, nb)
+
+
 def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool = False,
                 timeout: int = 1800, dry_run: bool = False) -> int:
     """Execute the notebooks of ``profile`` in order and build the report. Returns an exit code.
@@ -208,9 +215,8 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
     elif profile != "smoke":  # smoke checks the code path in seconds; it is never a result
         check_budgets(profile, plan)
         check_params(profile, plan)
-    if notebooks is None:  # the whole profile: start from an empty results folder (no record of an older run)
-        for nb in {p.stem for p in notebook_paths()} | {r.name.split("__")[0] for r in config.records_dir(out).glob("*.json")}:
-            _clear_outputs(out, nb)
+    if notebooks is None:  # the whole profile: no record of an older run
+        _clear_all_outputs(out)
     timings = {}
     for path, params in plan:
         executed = out / "notebooks" / path.name
@@ -252,10 +258,8 @@ def refresh_stored_notebooks(selected: list[str] | None = None, timeout: int = 1
     os.environ.setdefault("EMNIST_PROGRESS", "0")
     tmp = config.BUILD_DIR / "refresh"
     tmp.mkdir(parents=True, exist_ok=True)
-    smoke = config.output_dir("smoke")
-    if selected is None:  # all of them: from no record of an older run (the notebooks write to the smoke folder)
-        for nb in {p.stem for p in notebook_paths()} | {r.name.split("__")[0] for r in config.records_dir(smoke).glob("*.json")}:
-            _clear_outputs(smoke, nb)
+    if selected is None:  # all of them: no record of an older run (the notebooks write to the smoke folder)
+        _clear_all_outputs(config.output_dir("smoke"))
     for path in notebook_paths(selected):
         print(f"[refresh] {path.stem} ...", flush=True)
         out = tmp / path.name

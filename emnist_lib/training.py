@@ -461,7 +461,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     budget = run_budget(len(y), cfg)
 
     def verdict(history: dict, correct) -> dict:
-        return convergence(history, 1.0 / len(np.unique(y)), cfg.epochs, len(validation[1]) if validation else None,
+        return convergence(history, 1.0 / len(np.unique(y)), cfg.epochs, len(validation[1]) if validation else len(y),
                            correct)
 
     keras.backend.clear_session()
@@ -489,7 +489,6 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
                                "val_correct": [pack_correct(c) for c in correct] if correct else None},
                replace=force)
     return result
-
 
 
 def fine_tune(result: TrainResult, x, y, n_layers: int, cfg: TrainConfig, validation=None, verbose="auto"):

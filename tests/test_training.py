@@ -228,8 +228,13 @@ def test_convergence_verdict(val, n_val, status):
 
 
 def test_early_stopping_counts_as_converged():
-    v = convergence({"val_accuracy": [0.3, 0.6, 0.5, 0.4]}, chance=0.1, epochs_planned=10)
+    v = convergence({"val_accuracy": [0.3, 0.6, 0.5, 0.4]}, chance=0.1, epochs_planned=10, n_val=100)
     assert v["status"] == "converged" and v["early_stopped"]
+
+
+def test_without_per_image_records_or_an_image_count_no_plateau_is_claimed():
+    v = convergence({"val_accuracy": [0.3, 0.6, 0.6, 0.6]}, chance=0.1, epochs_planned=4)
+    assert v["status"] == "budget_limited" and "cannot be bounded" in v["reason"]
 
 
 def test_a_validation_split_too_small_for_the_classes_is_a_clear_error(toy):
