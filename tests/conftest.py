@@ -113,7 +113,7 @@ def http_server():
 def study_model(tmp_path_factory) -> Path:
     """A small CNN trained and saved by the study's own ``final_runs`` (so it carries the model card
     notebook 08 writes): Chollet's convnet on 3,000 synthetic EMNIST digits, 3 epochs, two seeds."""
-    from emnist_lib.chapters.c08_final import NOTEBOOK, final_runs
+    from emnist_lib.chapters.c08_final_evaluation import NOTEBOOK, final_runs
     from emnist_lib.loaders import load_split
     from emnist_lib.study import Study
 

@@ -11,14 +11,14 @@ import numpy as np
 
 from emnist_lib.chapters import (
     c00_data,
-    c01_chollet,
-    c02_learning_rules,
+    c01_chollet_baselines,
+    c02_dnn_learning_rules,
     c03_cnn_depth,
-    c04_regularisation,
+    c04_regularisation_tuning,
     c05_architectures,
-    c06_blur,
-    c07_transfer,
-    c08_final,
+    c06_blur_robustness,
+    c07_transfer_learning,
+    c08_final_evaluation,
 )
 from emnist_lib.convergence import CONVERGENCE_CRITERION
 from emnist_lib.results import make_record, pack_correct, write_record
@@ -95,8 +95,8 @@ def blur_family(out, rng, data: dict, levels=(0, 5)):
             scores = {}
             for t in levels:
                 c = correct_vector(mean - 0.2 if (kernel == 0 and t) else mean, 400, rng)
-                scores.update({c06_blur.accuracy_key(t): float(c.mean()), c06_blur.correct_key(t): pack_correct(c)})
-            seeded(out, c06_blur.NOTEBOOK, c06_blur.GROUP, c06_blur.variant(kernel), s, mean, rng, data=data,
+                scores.update({c06_blur_robustness.accuracy_key(t): float(c.mean()), c06_blur_robustness.correct_key(t): pack_correct(c)})
+            seeded(out, c06_blur_robustness.NOTEBOOK, c06_blur_robustness.GROUP, c06_blur_robustness.variant(kernel), s, mean, rng, data=data,
                    metrics=scores)
 
 
@@ -106,22 +106,22 @@ def whole_study(out, synthetic: bool = True, seed: int = 0):
     data = SYNTH if synthetic else REAL_BALANCED
     single(out, c00_data.NOTEBOOK, f"{c00_data.DATASET_PREFIX}emnist-balanced",
            {"name": "emnist-balanced", "train_size": 940, "test_size": 470, "num_classes": 47}, data=data)
-    for model, acc in ((c01_chollet.DENSE, 0.97), (c01_chollet.CONVNET, 0.99)):
-        seeded(out, c01_chollet.NOTEBOOK, c01_chollet.MNIST, model, 0, acc, rng, n_test=2000, data=REAL_MNIST)
-        seeded(out, c01_chollet.NOTEBOOK, c01_chollet.LETTERS, model, 0, acc - 0.1, rng, data=data)
-    family(out, c02_learning_rules.NOTEBOOK, "activation", {"relu": 0.6, "sigmoid": 0.3, "selu": 0.61}, rng,
+    for model, acc in ((c01_chollet_baselines.DENSE, 0.97), (c01_chollet_baselines.CONVNET, 0.99)):
+        seeded(out, c01_chollet_baselines.NOTEBOOK, c01_chollet_baselines.MNIST, model, 0, acc, rng, n_test=2000, data=REAL_MNIST)
+        seeded(out, c01_chollet_baselines.NOTEBOOK, c01_chollet_baselines.LETTERS, model, 0, acc - 0.1, rng, data=data)
+    family(out, c02_dnn_learning_rules.NOTEBOOK, "activation", {"relu": 0.6, "sigmoid": 0.3, "selu": 0.61}, rng,
            data=data, statuses={"sigmoid": "budget_limited"})
-    family(out, c02_learning_rules.NOTEBOOK, "learning_rate", {"lr=0.1": 0.6, "lr=0.0001": 0.03}, rng, data=data,
+    family(out, c02_dnn_learning_rules.NOTEBOOK, "learning_rate", {"lr=0.1": 0.6, "lr=0.0001": 0.03}, rng, data=data,
            statuses={"lr=0.0001": "did_not_train"})
     family(out, c03_cnn_depth.NOTEBOOK, c03_cnn_depth.GROUP,
            {c03_cnn_depth.ONE_CONV: 0.55, c03_cnn_depth.TWO_CONV: 0.6, c03_cnn_depth.BEST_MLP: 0.6}, rng, data=data)
-    family(out, c04_regularisation.NOTEBOOK, c04_regularisation.ABLATION,
-           {c04_regularisation.BASELINE: 0.7, "batch_norm": 0.75, "dropout=0.3": 0.702}, rng, data=data)
+    family(out, c04_regularisation_tuning.NOTEBOOK, c04_regularisation_tuning.ABLATION,
+           {c04_regularisation_tuning.BASELINE: 0.7, "batch_norm": 0.75, "dropout=0.3": 0.702}, rng, data=data)
     family(out, c05_architectures.NOTEBOOK, c05_architectures.GROUP,
            {"deep_cnn": 0.8, "resnet_small": 0.79, "vit_small": 0.5}, rng, data=data, model_kwargs={"width": 0.25},
            extra={"reference": "deep_cnn"})
     blur_family(out, rng, data)
-    family(out, c07_transfer.NOTEBOOK, c07_transfer.GROUP, {c07_transfer.FROZEN: 0.7, c07_transfer.SCRATCH: 0.6}, rng,
+    family(out, c07_transfer_learning.NOTEBOOK, c07_transfer_learning.GROUP, {c07_transfer_learning.FROZEN: 0.7, c07_transfer_learning.SCRATCH: 0.6}, rng,
            n_test=254, data=data)
-    family(out, c08_final.NOTEBOOK, c08_final.GROUP, {c08_final.CNN: 0.85, c08_final.MLP: 0.7}, rng, n_test=470,
-           data=data, metrics={k: 0.8 for k in c08_final.METRICS[1:]}, extra={"from": "sample"})
+    family(out, c08_final_evaluation.NOTEBOOK, c08_final_evaluation.GROUP, {c08_final_evaluation.CNN: 0.85, c08_final_evaluation.MLP: 0.7}, rng, n_test=470,
+           data=data, metrics={k: 0.8 for k in c08_final_evaluation.METRICS[1:]}, extra={"from": "sample"})

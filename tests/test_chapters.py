@@ -11,11 +11,11 @@ from records_factory import REAL_BALANCED, family, seeded, single
 
 from emnist_lib import chapters, config
 from emnist_lib.chapters import c00_data as c00
-from emnist_lib.chapters import c02_learning_rules as c02
-from emnist_lib.chapters import c04_regularisation as c04
-from emnist_lib.chapters import c06_blur as c06
-from emnist_lib.chapters import c07_transfer as c07
-from emnist_lib.chapters import c08_final as c08
+from emnist_lib.chapters import c02_dnn_learning_rules as c02
+from emnist_lib.chapters import c04_regularisation_tuning as c04
+from emnist_lib.chapters import c06_blur_robustness as c06
+from emnist_lib.chapters import c07_transfer_learning as c07
+from emnist_lib.chapters import c08_final_evaluation as c08
 from emnist_lib.dataset import Dataset
 from emnist_lib.results import read_records
 from emnist_lib.runner import notebook_paths, parameters_cell

@@ -106,7 +106,7 @@ def test_the_sim_to_real_check_is_recorded_only_for_this_generator_and_worded_pe
 
 def test_search_section_ranks_importances_and_words_the_expected_best():
     from emnist_lib import search
-    from emnist_lib.chapters import c04_regularisation as c04
+    from emnist_lib.chapters import c04_regularisation_tuning as c04
     from emnist_lib.results import Record, make_record
 
     curve = search.expected_max([0.2, 0.4, 0.6], 3)

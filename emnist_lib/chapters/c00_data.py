@@ -159,7 +159,7 @@ def sim_to_real_findings(rec: Record) -> list:
 def rank_agreements(records: list[Record]) -> list:
     """Does the offline study predict the real one? Chapters 04 and 05 run on real and on synthetic data:
     from the rank-agreement benchmark's record, and from the twins of the report's own sections when it has them."""
-    from . import c04_regularisation as c04
+    from . import c04_regularisation_tuning as c04
     from . import c05_architectures as c05
 
     out = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import analysis, stats
 from ..conclusions import Section, Table, Wording, budget_check_findings, open_section, pair, status_words, threats
 from ..results import Record
-from . import c02_learning_rules as c02
+from . import c02_dnn_learning_rules as c02
 from .base import Chapter, TrainingBudget
 
 NOTEBOOK = "03_cnn_depth"

@@ -8,8 +8,8 @@ from .. import analysis, results, stats
 from ..conclusions import Section, Table, Wording, budget_check_findings, open_section, pair, status_words, threats
 from ..dataset import Dataset
 from ..results import Record
-from . import c02_learning_rules as c02
-from . import c04_regularisation as c04
+from . import c02_dnn_learning_rules as c02
+from . import c04_regularisation_tuning as c04
 from .base import Chapter, TrainingBudget, trains
 
 NOTEBOOK = "08_final_evaluation"
