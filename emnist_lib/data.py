@@ -45,7 +45,7 @@ import numpy as np
 from . import config
 from .dataset import Dataset
 from .download import download, mirrors_from_env, reachable
-from .errors import ChecksumError, DataFormatError, MissingDataError
+from .errors import ChecksumError, DataFormatError, MissingDataError, check_size
 from .fileio import atomic_path, sha256_file
 from .idx import read_idx
 from .splits import GZIP_ZIP_SHA256, GZIP_ZIP_SIZE, GZIP_ZIP_URL, OFFICIAL_FILES, SplitSpec, get_split
@@ -311,6 +311,7 @@ def load_emnist(split: str, source: str = "auto", data_dir: str | Path | None = 
     Returns:
         A :class:`Dataset`; ``dataset.provenance["source"]`` says which data it is.
     """
+    n_train, n_test = check_size("n_train", n_train), check_size("n_test", n_test)  # every source alike
     spec = get_split(split)
     data_dir = Path(data_dir) if data_dir else None
     resolved = resolve_source(spec, source, data_dir)

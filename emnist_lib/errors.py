@@ -1,5 +1,7 @@
 """Exceptions that tell the user what went wrong, where, and what to do."""
 
+import numbers
+
 
 class EmnistError(Exception):
     """Base class for every error this package raises on bad input or data."""
@@ -19,3 +21,15 @@ class DownloadError(EmnistError):
 
 class MissingDataError(EmnistError, FileNotFoundError):
     """Required data files are not where they should be."""
+
+
+def check_size(name: str, value):
+    """``value`` as an ``int`` (None stays None) when it is a valid number of images for the argument
+    ``name``, else a ``ValueError`` naming both: a whole number (numpy integers included, not a bool), 0 or
+    more. Every data source and loader calls it before doing anything; None or 0 take the default."""
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+        return int(value)
+    raise ValueError(f"{name}={value!r} is not a valid size: give a whole number of images, 0 or more "
+                     "(None or 0 takes the default size)")

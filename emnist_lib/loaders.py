@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from .data import load_emnist
 from .dataset import Dataset
+from .errors import check_size
 from .mnist import load_mnist
 
 
 def load_split(split: str, source: str = "auto", n_train: int = 0, n_test: int = 0, seed: int = 0,
                zero_based: bool = False) -> Dataset:
     """An EMNIST split (:func:`emnist_lib.data.load_emnist`) at the size a profile asks for."""
+    n_train, n_test = check_size("n_train", n_train), check_size("n_test", n_test)
     ds = load_emnist(split, source=source, n_train=n_train or None, n_test=n_test or None,
                      seed=seed, zero_based=zero_based)
     return _sized(ds, n_train, n_test, seed)
@@ -22,6 +24,7 @@ def load_split(split: str, source: str = "auto", n_train: int = 0, n_test: int =
 
 def load_mnist_split(source: str = "auto", n_train: int = 0, n_test: int = 0, seed: int = 0) -> Dataset:
     """The original MNIST (:func:`emnist_lib.mnist.load_mnist`) at the size a profile asks for."""
+    n_train, n_test = check_size("n_train", n_train), check_size("n_test", n_test)
     ds = load_mnist(source, synthetic_train=n_train or None, synthetic_test=n_test or None, seed=seed)
     return _sized(ds, n_train, n_test, seed)
 

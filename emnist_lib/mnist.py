@@ -31,7 +31,7 @@ import numpy as np
 
 from . import config
 from .dataset import Dataset
-from .errors import ChecksumError, DataFormatError, MissingDataError
+from .errors import ChecksumError, DataFormatError, MissingDataError, check_size
 from .fileio import sha256_file
 from .idx import read_idx
 from .splits import MNIST_FILES, MNIST_NPZ_SHA256, MNIST_SHA256
@@ -107,6 +107,8 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None, synthet
     """
     from .data import load_emnist
 
+    synthetic_train = check_size("synthetic_train", synthetic_train)
+    synthetic_test = check_size("synthetic_test", synthetic_test)
     if source not in SOURCES:
         raise ValueError(f"unknown MNIST source {source!r}; choose one of: {', '.join(SOURCES)}")
     folder = find_idx_folder(data_dir)

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config
-from .errors import ChecksumError, DataFormatError, MissingDataError
+from .errors import ChecksumError, DataFormatError, MissingDataError, check_size
 from .fileio import publish_folder, sha256_file, write_text_atomic
 from .idx import read_idx, write_idx
 from .splits import DISTINCT_LOWER, OFFICIAL_FILES, SPLITS, SplitSpec, get_split
@@ -309,6 +309,7 @@ def ensure(split: str, n_train: int | None = None, n_test: int | None = None, se
            data_dir: Path | None = None) -> Path:
     """The cache folder holding ``split`` re-split from the pool (built on first use); its four files
     are in the official format and ``pool.json`` holds the provenance."""
+    n_train, n_test = check_size("n_train", n_train), check_size("n_test", n_test)
     target = get_split(split)
     files = find_files(target.name, data_dir)
     if not files:

@@ -289,9 +289,12 @@ def recipe_interval(per_seed: Sequence[np.ndarray], shared_images: bool, confide
             "sd": se, "n": n, "method": f"bootstrap SE over seeds and images, t on {n - 1} df, logit scale"}
 
 
-def min_detectable(se: float, family_size: int = 1, power: float = POWER) -> float:
+def min_detectable(se: float, family_size: int = 1, power: float = POWER, df: int | None = None) -> float:
     """The smallest true difference a two-sided test at ALPHA/``family_size`` detects with ``power``, for
-    an estimate with standard error ``se`` (normal approximation)."""
+    an estimate with standard error ``se``: on a Student t with ``df`` degrees of freedom (the t-based
+    comparisons here), or the normal approximation when ``df`` is None."""
+    if df is not None:
+        return float((_t_quantile(1 - ALPHA / (2 * family_size), df) + _t_quantile(power, df)) * se)
     from scipy.stats import norm
 
     return float((norm.ppf(1 - ALPHA / (2 * family_size)) + norm.ppf(power)) * se)
@@ -334,7 +337,7 @@ def recipe_comparison(a: Sequence[np.ndarray], b: Sequence[np.ndarray], shared_i
     c = Comparison(name_a, name_b, test, n, diff, p, diff - q * se, diff + q * se,
                    p_adjusted=min(1.0, p * family_size) if family_size > 1 else None,
                    correction=f"Bonferroni over {family_size}" if family_size > 1 else None)
-    c.mde = float((q + _t_quantile(POWER, df)) * se)
+    c.mde = min_detectable(se, family_size, df=df)
     c.tost_low, c.tost_high = diff - q90 * se, diff + q90 * se
     c.equivalent = bool(-margin < c.tost_low and c.tost_high < margin)
     c.margin = margin
@@ -364,5 +367,5 @@ def corrected_resampled_t(a: Sequence[float], b: Sequence[float], n_train: int, 
     c = Comparison(name_a, name_b, test, k, mean, p, mean - half, mean + half,
                    p_adjusted=min(1.0, p * family_size) if family_size > 1 else None,
                    correction=f"Bonferroni over {family_size}" if family_size > 1 else None)
-    c.mde = float((stats.t.ppf(1 - ALPHA / (2 * family_size), k - 1) + stats.t.ppf(POWER, k - 1)) * se)
+    c.mde = min_detectable(se, family_size, df=k - 1)
     return c

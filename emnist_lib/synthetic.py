@@ -55,6 +55,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import config, strokes
+from .errors import check_size
 from .fileio import publish_folder, write_text_atomic
 from .framing import emnist_convert
 from .idx import write_idx
@@ -527,6 +528,7 @@ def ensure(split: str, n_train: int | None = None, n_test: int | None = None, se
     file and ``generator.json``. The folder appears only once complete.
     ``system_fonts`` (default: ``EMNIST_SYSTEM_FONTS``) adds the machine's fonts.
     """
+    n_train, n_test = check_size("n_train", n_train), check_size("n_test", n_test)
     spec = get_split(split)
     n_classes = spec.num_labels
     n_train = n_train or DEFAULT_TRAIN_PER_CLASS * n_classes

@@ -5,7 +5,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import GLYPH, write_split
+from conftest import BAD_SIZES, GLYPH, bad_size_message, write_split
 
 from emnist_lib import data as data_mod
 from emnist_lib import framing
@@ -300,3 +300,36 @@ def test_real_letters_sample_absent_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(config, "shared_data_dir", lambda: None)
     with pytest.raises(MissingDataError, match="EMNIST_SHARED_DATA"):
         load_real_letters_sample()
+
+
+# --------------------------------------------------------------------------- bad sizes
+@pytest.mark.parametrize("bad", BAD_SIZES, ids=repr)
+@pytest.mark.parametrize("arg", ["n_train", "n_test"])
+@pytest.mark.parametrize("source", ["synthetic", "nist"])
+def test_every_source_refuses_a_bad_size_with_the_same_message(isolated_dirs, source, arg, bad):
+    """nist-pool: tests/test_pool.py (on its fake official files)."""
+    write_split(isolated_dirs, "letters")  # so the nist source has files it could return
+    with pytest.raises(ValueError, match=bad_size_message(arg, bad)):
+        load_emnist("letters", source=source, verify=False, **{arg: bad})
+
+
+@pytest.mark.parametrize("bad", BAD_SIZES, ids=repr)
+def test_the_loaders_and_mnist_refuse_a_bad_size_with_the_same_message(isolated_dirs, bad):
+    from emnist_lib import loaders, mnist
+
+    write_split(isolated_dirs, "letters")
+    calls = {"n_train": lambda: loaders.load_split("letters", "nist", n_train=bad),
+             "n_test": lambda: loaders.load_mnist_split("synthetic", n_test=bad),
+             "synthetic_train": lambda: mnist.load_mnist("synthetic", synthetic_train=bad)}
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=bad_size_message(name, bad)):
+            call()
+
+
+def test_sizes_may_be_numpy_integers_and_none_or_0_take_the_default(isolated_dirs):
+    from emnist_lib.errors import check_size
+
+    assert check_size("n_train", np.int64(52)) == 52 and type(check_size("n_train", np.int32(5))) is int
+    assert check_size("n_train", None) is None and check_size("n_train", 0) == 0
+    ds = load_emnist("letters", source="synthetic", n_train=np.int64(52), n_test=np.uint16(26))
+    assert (len(ds.y_train), len(ds.y_test)) == (52, 26)

@@ -5,7 +5,7 @@ import hashlib
 
 import numpy as np
 import pytest
-from conftest import GLYPH
+from conftest import BAD_SIZES, GLYPH, bad_size_message
 
 from emnist_lib import config, pool
 from emnist_lib.data import load_emnist, resolve_source
@@ -131,6 +131,20 @@ def test_byclass_keeps_the_pool_proportions(fake_pool):
 
 
 # --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("bad", BAD_SIZES, ids=repr)
+@pytest.mark.parametrize("arg", ["n_train", "n_test"])
+def test_a_bad_size_is_refused_with_the_message_every_source_gives(fake_pool, arg, bad):
+    with pytest.raises(ValueError, match=bad_size_message(arg, bad)):
+        load_emnist("letters", source="nist-pool", **{arg: bad})
+    with pytest.raises(ValueError, match=bad_size_message(arg, bad)):
+        pool.ensure("letters", **{arg: bad})
+
+
+def test_numpy_integer_sizes_are_accepted(fake_pool):
+    ds = load_emnist("balanced", source="nist-pool", n_train=np.int64(94), n_test=np.int32(47))
+    assert (len(ds.y_train), len(ds.y_test)) == (94, 47)
+
+
 def _cache():
     root = config.cache_dir() / pool.SOURCE
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
