@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import stats
-from .convergence import worst_status
+from .convergence import Status, worst_status
 from .results import Record, unpack_correct
 
 
@@ -59,19 +59,13 @@ def status(runs: list[Record]) -> str:
     """One verdict for a variant over its seeds (:func:`~emnist_lib.convergence.worst_status`;
     ``not_trained``: a model applied without training, recorded as such)."""
     found = [r.status for r in runs]
-    if all(s == "not_trained" for s in found):
-        return "not_trained"
+    if all(s == Status.NOT_TRAINED for s in found):
+        return Status.NOT_TRAINED
     return worst_status(found)
 
 
 def seeds_of(runs: list[Record]) -> list[int]:
     return [r.seed for r in runs]
-
-
-def _paired(runs_a: list[Record], runs_b: list[Record], metric: str) -> tuple[list[float], list[float]]:
-    by_seed = {r.seed: r for r in runs_b}
-    common = [r for r in runs_a if r.seed in by_seed]
-    return values(common, metric), values([by_seed[r.seed] for r in common], metric)
 
 
 # --------------------------------------------------------------------------- summaries
@@ -126,7 +120,7 @@ def summarise(runs: dict[str, list[Record]], metric: str) -> list[VariantSummary
     return sorted(out, key=lambda s: -s.interval["mean"])
 
 
-COMPARABLE = ("converged", "budget_limited")  # did-not-train runs are never compared
+COMPARABLE = (Status.CONVERGED, Status.BUDGET_LIMITED)  # did-not-train runs are never compared
 
 
 def two_recipes(runs_a: list[Record], runs_b: list[Record], name_a: str, name_b: str, metric: str = "test_accuracy",
@@ -189,7 +183,7 @@ class Family:
     @property
     def at_budget(self) -> list[VariantSummary]:
         """Compared, but not shown to have stopped improving when their budget ended: findings at this budget."""
-        return [s for s in self.summaries if s.status == "budget_limited"]
+        return [s for s in self.summaries if s.status == Status.BUDGET_LIMITED]
 
     def best(self) -> VariantSummary | None:
         ok = [s for s in self.summaries if s.status in COMPARABLE]
@@ -232,7 +226,7 @@ def compare_family(runs: dict[str, list[Record]], metric: str, reference: str | 
 def unconverged(*variants: tuple[str, list[Record]]) -> list[tuple[str, str]]:
     """``(name, status)`` of the variants not converged (a model applied as is counts as fine):
     what a headline pair's sentence must warn about."""
-    return [(name, status(rs)) for name, rs in variants if status(rs) not in ("converged", "not_trained")]
+    return [(name, status(rs)) for name, rs in variants if status(rs) not in (Status.CONVERGED, Status.NOT_TRAINED)]
 
 
 # --------------------------------------------------------------------------- synthetic vs real

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from . import analysis, config, results, stats
 from .errors import EmnistError
 from .fileio import sha256_file, write_text_atomic
+from .recipe import Recipe
 
 CARD_VERSION = 1
 CARD_SUFFIX = ".card.json"
@@ -80,18 +82,18 @@ def test_summary(records: list[results.Record], saved_seed: int) -> dict:
     return out
 
 
-def build_card(*, name: str, model, model_name: str, model_kwargs: dict, train_config: dict, dataset,
-               records: list[results.Record], saved_seed: int, selected_from: str | None = None,
-               profile: str | None = None) -> dict:
-    """The card of a final model: ``dataset`` is the :class:`~emnist_lib.dataset.Dataset` it was trained
-    on; ``records`` the setup's final result records (one per seed), read back as written."""
+def build_card(*, name: str, model, recipe: Recipe, dataset, records: list[results.Record], saved_seed: int,
+               selected_from: str | None = None, profile: str | None = None) -> dict:
+    """The card of a final model trained by ``recipe`` (with the saved model's seed): ``dataset`` is the
+    :class:`~emnist_lib.dataset.Dataset` it was trained on; ``records`` the recipe's final result records (one per
+    seed), read back as written."""
     prov = dataset.provenance
     synthetic = bool(dataset.is_synthetic)
     return {
         "card_version": CARD_VERSION, "name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "profile": profile,
-        "model": {"builder": model_name, "kwargs": model_kwargs, "parameters": int(model.count_params()),
-                  "selected_from": selected_from, "train": train_config},
+        "model": {"builder": recipe.model, "kwargs": dict(recipe.model_settings), "parameters": int(model.count_params()),
+                  "selected_from": selected_from, "train": asdict(recipe.train)},
         "dataset": dataset.name, "split": dataset.split, "num_outputs": int(dataset.num_classes),
         "class_names": list(dataset.class_names), "input": INPUT_CONVENTION,
         "data": {"source": prov.get("source"), "synthetic": synthetic, "train_size": int(len(dataset.y_train)),

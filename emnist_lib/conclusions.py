@@ -4,20 +4,22 @@ Each chapter module (:mod:`emnist_lib.chapters`) builds one :class:`Section` fro
 result records: its setup, tables with intervals, conclusions and threats to validity.
 Python computes each finding as a small :class:`Finding` (a kind and its numbers, tests and
 names); a Jinja macro of that kind writes the sentence: the shared ones in
-``templates/findings.md.j2``, a chapter's own in its ``WORDING``. So each wording has one
-place, and the notebook's closing cell and the report print the same text.
+``templates/findings.md.j2``, a chapter's own (with its title, question and table captions) in
+``templates/chapters/<notebook>.md.j2``, its ``WORDING``. So each wording has one place, and the
+notebook's closing cell and the report print the same text.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jinja2
 
 from . import analysis, stats
-from .convergence import CHANCE_MARGIN
+from .convergence import CHANCE_MARGIN, Status
 from .results import Budget, Provenance, Record
 
 
@@ -27,9 +29,24 @@ def environment() -> jinja2.Environment:
     """The Jinja environment of the report and of every finding (number filters, the chance margin)."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("emnist_lib", "templates"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(pct=pct, points=stats.fmt_points, bound=stats.fmt_bound, p=stats.fmt_p, interval=stats.fmt_interval)
+    env.filters.update(pct=pct, points=stats.fmt_points, bound=stats.fmt_bound, p=stats.fmt_p,
+                       interval=stats.fmt_interval, unwrap=unwrap, words=number_words)
     env.globals.update(chance_margin_points=f"{100 * CHANCE_MARGIN:.0f}", alpha=stats.ALPHA)
     return env
+
+
+def unwrap(text: str) -> str:
+    """A sentence wrapped over several template lines, on one line: each line break, with the spaces
+    around it, becomes one space (``{% filter unwrap %}`` in a template)."""
+    return re.sub(r"[ \t]*\n\s*", " ", str(text)).strip()
+
+
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def number_words(n: int) -> str:
+    """A small count in words (``one``, ``ten``), a larger one in digits."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
 
 
 @dataclass(frozen=True)
@@ -48,11 +65,17 @@ class Finding:
 
 
 class Wording:
-    """A set of Jinja macros (a template file, or a chapter's ``WORDING`` source) that turn
-    findings into sentences. ``finding(kind, **args)`` keeps the finding; ``say`` writes it now."""
+    """A set of Jinja macros (a template file, or Jinja source) that turn findings into sentences.
+    ``finding(kind, **args)`` keeps the finding; ``say`` writes it now. A chapter's wording is
+    ``templates/chapters/<notebook>.md.j2`` (:meth:`of`): its title, question, table captions and findings."""
 
     def __init__(self, source: str | None = None, name: str = "findings.md.j2"):
         self._source, self._name = source, name
+
+    @classmethod
+    def of(cls, notebook: str) -> Wording:
+        """The wording of the chapter of ``notebook``: ``templates/chapters/<notebook>.md.j2``."""
+        return cls(name=f"chapters/{notebook}.md.j2")
 
     @functools.cached_property
     def _macros(self):
@@ -170,10 +193,10 @@ def seed_line(runs: list[Record]) -> list[Finding]:
 
 
 def convergence_line(runs: list[Record]) -> list[Finding]:
-    trained = [r for r in runs if r.convergence and r.status != "not_trained"]
+    trained = [r for r in runs if r.convergence and r.status != Status.NOT_TRAINED]
     if not trained:
         return []
-    ok = sum(r.status == "converged" for r in trained)
+    ok = sum(r.status == Status.CONVERGED for r in trained)
     return [SHARED.finding("convergence_line", converged=ok, trained=len(trained),
                            criterion=trained[0].convergence.criterion)]
 
@@ -222,7 +245,7 @@ def family_findings(fam: analysis.Family, reference_label: str | None = None) ->
     out = [SHARED.finding(kind, comparisons=comps, ref=ref)
            for kind, comps in (("better", fam.by_direction(1)), ("worse", fam.by_direction(-1)),
                                ("same", fam.by_direction(0))) if comps]
-    out += [SHARED.finding(kind, summaries=fam.with_status(kind)) for kind in ("did_not_train", "budget_limited")
+    out += [SHARED.finding(kind, summaries=fam.with_status(kind)) for kind in (Status.DID_NOT_TRAIN.value, Status.BUDGET_LIMITED.value)
             if fam.with_status(kind)]
     if not fam.comparisons and fam.reference is not None and not fam.excluded:
         out.append(SHARED.finding("only_reference", ref=ref))
@@ -253,7 +276,7 @@ def rank_agreement_findings(sec: Section, records: list[Record], notebook: str, 
     order = sorted(ra.variants, key=lambda v: -ra.real[v])
     rows = [[v, pct(ra.real[v]), pct(ra.synthetic[v]), str(order.index(v) + 1),
              str(sorted(ra.variants, key=lambda w: -ra.synthetic[w]).index(v) + 1)] for v in order]
-    sec.tables.append(Table(f"The same comparison on real and on synthetic EMNIST ({what})",
+    sec.tables.append(Table(say("caption_rank_agreement", what=what),
                             ["variant", f"real, mean {metric.replace('_', ' ')}", "synthetic", "rank real",
                              "rank synthetic"], rows))
     sec.conclusions.append(SHARED.finding("rank_agreement", ra=ra, what=what))

@@ -25,7 +25,9 @@ No TensorFlow here: the report and the analysis import it without loading a fram
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from enum import StrEnum
 
 import numpy as np
 
@@ -34,14 +36,73 @@ CHANCE_MARGIN = 0.05
 CONVERGENCE_ALPHA = 0.05
 # Converged: the second half of the run gained less than this, with 95% confidence.
 PLATEAU_MARGIN = 0.01
+
+
+class Status(StrEnum):
+    """A run's convergence verdict (module doc); ``NOT_TRAINED``: a model applied without training. A
+    ``str`` enum: records store its value and compare equal to it."""
+
+    CONVERGED = "converged"
+    BUDGET_LIMITED = "budget_limited"
+    DID_NOT_TRAIN = "did_not_train"
+    NOT_TRAINED = "not_trained"
+
+
+
 # Verdicts from best to worst: a group of runs is as good as its worst run.
-STATUS_ORDER = ("converged", "budget_limited", "did_not_train")
+STATUS_ORDER = (Status.CONVERGED, Status.BUDGET_LIMITED, Status.DID_NOT_TRAIN)
 CONVERGENCE_CRITERION = (f"converged: from half of its epochs to the end the run gained less than "
                          f"{100 * PLATEAU_MARGIN:g} point in validation accuracy, with {100 * (1 - CONVERGENCE_ALPHA):g}% "
                          "confidence (one-sided upper bound of the paired difference on the same validation images; "
                          "early-stopped runs judged on the epochs they ran); budget-limited: not shown to have "
                          "stopped improving when its budget ended; did not train: best accuracy "
                          f"within {100 * CHANCE_MARGIN:.0f} points of chance")
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """A run's convergence verdict (:func:`convergence`); a record stores it as a mapping (:meth:`to_dict`) and
+    reads it back (:meth:`from_dict`). Fields a verdict does not have are None and not recorded (a run that did
+    not train has no gain bound; a model applied without training has only its status and reason)."""
+
+    status: Status
+    reason: str = ""
+    criterion: str = ""
+    metric: str | None = None
+    best: float | None = None
+    chance: float | None = None
+    early_stopped: bool | None = None
+    epochs_run: int | None = None
+    reference_epoch: int | None = None
+    gain: float | None = None
+    improved: int | None = None
+    worsened: int | None = None
+    upper: float | None = None  # one-sided 95% upper bound of the gain over the second half
+    p_value: float | None = None  # records written before the plateau bound (a McNemar p-value)
+    method: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "status", Status(self.status))
+
+    @classmethod
+    def from_dict(cls, values: Mapping) -> Convergence:
+        """A verdict from its recorded mapping; unknown or missing fields raise ``TypeError``."""
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        """The recorded mapping: every field that is set; a gain test's counts also when it had none (the
+        unpaired fallback)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None or (f.name in ("improved", "worsened") and self.method is not None):
+                out[f.name] = value.value if isinstance(value, Status) else value
+        return out
+
+    @classmethod
+    def not_trained(cls, reason: str, criterion: str) -> Convergence:
+        """The verdict of a model applied without training."""
+        return cls(Status.NOT_TRAINED, reason=reason, criterion=criterion)
 
 
 def _paired_gain(reference: np.ndarray, last: np.ndarray) -> dict:
@@ -69,7 +130,13 @@ def _unpaired_gain(ref_acc: float, last_acc: float, n: int) -> dict:
 
 
 def convergence(history: dict, chance: float, epochs_planned: int | None = None, n_val: int | None = None,
-                correct: Sequence[np.ndarray] | None = None) -> dict:
+                correct: Sequence[np.ndarray] | None = None) -> Convergence:
+    """The convergence verdict of one run from its per-epoch history (module doc; :func:`_verdict`)."""
+    return Convergence.from_dict(_verdict(history, chance, epochs_planned, n_val, correct))
+
+
+def _verdict(history: dict, chance: float, epochs_planned: int | None, n_val: int | None,
+             correct: Sequence[np.ndarray] | None) -> dict:
     """The convergence verdict of one run from its per-epoch history (module doc).
 
     ``correct[e]`` says which validation images epoch ``e``'s model got right (what the paired test needs);
@@ -115,6 +182,6 @@ def worst_status(statuses: Iterable[str]) -> str:
     return max(statuses, key=STATUS_ORDER.index)
 
 
-def worst_verdict(verdicts: Iterable[dict]) -> dict:
+def worst_verdict(verdicts: Iterable[Convergence]) -> Convergence:
     """The worst of several runs' convergence verdicts (e.g. the folds of one candidate)."""
-    return max(verdicts, key=lambda v: STATUS_ORDER.index(v["status"]))
+    return max(verdicts, key=lambda v: STATUS_ORDER.index(v.status))

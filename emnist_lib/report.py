@@ -19,7 +19,8 @@ from pathlib import Path
 
 import markdown
 
-from . import chapters, conclusions, config, results, stats
+from . import analysis, chapters, conclusions, config, results, stats
+from .convergence import Status
 from .fileio import write_text_atomic
 
 
@@ -44,7 +45,7 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
     sections = chapters.all_sections(records)
     timings_path = out / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    trained = [r for r in records if r.convergence and r.status != "not_trained"]
+    trained = [r for r in records if r.convergence and r.status != Status.NOT_TRAINED]
     in_abstract = {c.notebook for c in chapters.CHAPTERS if c.in_abstract}
     text = conclusions.environment().get_template("report.md.j2").render(
         sections=sections, abstract=[s for s in sections if s.notebook in in_abstract and not s.empty],
@@ -54,8 +55,36 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
         figures=_figures(out), timings=timings, first=records[0],
         criterion=trained[0].convergence.criterion if trained else "", n_records=len(records),
         n_tests=sum(len(s.comparisons) for s in sections), n_families=_families(sections), margin=stats.EQUIVALENCE_MARGIN,
-        n_trained=len(trained), n_converged=sum(r.status == "converged" for r in trained))
+        n_trained=len(trained), n_converged=sum(r.status == Status.CONVERGED for r in trained),
+        budget_checks=_budget_checks(sections), tested=_tested_sections(records))
     return re.sub(r"\n{3,}", "\n\n", text), sections
+
+
+def _budget_checks(sections) -> dict:
+    """What the Methods say of the budget checks: how many seeds each trains again, and at what factor."""
+    checks = [c for s in sections for c in s.budget_checks]
+    return {"seeds": sorted({len(c.seeds) for c in checks}), "factors": sorted({c.factor for c in checks})}
+
+
+def _tested_sections(records) -> dict[str, list[int]]:
+    """The numbers of the sections that report test accuracy besides the final evaluation: ``same``, on the final
+    evaluation's test images (the same split, source and number of test images), ``other``, on other test sets."""
+    from .chapters import c08_final_evaluation as final
+
+    def tested(notebook: str) -> list:
+        return [r for r in analysis.of_notebook(records, notebook) if r.group and not analysis.is_budget_check(r.group)
+                and any(k.startswith("test_accuracy") for k in r.metrics)]
+
+    def data(runs) -> set:
+        return {(r.data.split, r.data.source, r.data.n_test) for r in runs}
+
+    held_out = data(tested(final.NOTEBOOK))
+    out: dict[str, list[int]] = {"same": [], "other": []}
+    for chapter in chapters.CHAPTERS:
+        runs = tested(chapter.notebook)
+        if runs and chapter.notebook != final.NOTEBOOK:
+            out["same" if data(runs) & held_out else "other"].append(chapters.section_number(chapter.notebook))
+    return out
 
 
 def _families(sections) -> int:

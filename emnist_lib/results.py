@@ -18,12 +18,20 @@ from pathlib import Path
 
 import numpy as np
 
+from .convergence import Convergence, Status
 from .fileio import write_text_atomic
+from .recipe import Recipe
 
 FLOAT_DIGITS = 6
 
 
 def _clean(obj):
+    if isinstance(obj, Convergence):
+        return _clean(obj.to_dict())
+    if isinstance(obj, Budget):
+        return _clean(asdict(obj))
+    if isinstance(obj, Status):
+        return obj.value
     if isinstance(obj, dict):
         return {str(k): _clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -205,25 +213,22 @@ class Budget:
 
 
 @dataclass(frozen=True)
-class Convergence:
-    """A run's convergence verdict (:func:`emnist_lib.convergence.convergence`); ``not_trained``
-    for a model applied without training."""
+class RecordKey:
+    """Where another chapter's result is: its notebook and either a record ``name`` or a run's ``group`` and
+    ``variant`` (and ``seed``; None: any). Chapters export the keys of what they offer (``c04.SELECTED_CNN``),
+    so no chapter pieces another's record names together."""
 
-    status: str
-    reason: str = ""
-    criterion: str = ""
-    metric: str | None = None
-    best: float | None = None
-    chance: float | None = None
-    early_stopped: bool = False
-    epochs_run: int | None = None
-    reference_epoch: int | None = None
-    gain: float | None = None
-    improved: int | None = None
-    worsened: int | None = None
-    upper: float | None = None  # one-sided 95% upper bound of the gain over the second half
-    p_value: float | None = None  # records written before the plateau bound (a McNemar p-value)
-    method: str | None = None
+    notebook: str
+    name: str | None = None
+    group: str | None = None
+    variant: str | None = None
+    seed: int | None = None
+
+    def matches(self, record: Record) -> bool:
+        return (record.notebook == self.notebook and (self.name is None or record.name == self.name)
+                and (self.group is None or record.group == self.group)
+                and (self.variant is None or record.variant == self.variant)
+                and (self.seed is None or record.seed == self.seed))
 
 
 @dataclass(frozen=True)
@@ -268,7 +273,13 @@ class Record:
                           "the notebook that wrote it (python -m emnist_lib report --notebooks NN)")
 
     @property
-    def status(self) -> str:
+    def recipe(self) -> Recipe:
+        """The recipe this record's run trained (its ``config`` read back), named after its variant and
+        originating where its ``extra["from"]`` says."""
+        return Recipe.from_config(self.config, name=self.variant or self.name, origin=self.extra.get("from", ""))
+
+    @property
+    def status(self) -> Status:
         """The convergence status; a record without a verdict is a :class:`RecordError`."""
         if self.convergence is None:
             raise RecordError(f"{self.where}: result record lacks the field 'convergence' that the report needs")
@@ -288,7 +299,7 @@ class Record:
                        versions=raw["versions"], hardware=raw["hardware"], history=raw.get("history") or {},
                        extra=raw.get("extra") or {}, group=raw.get("group"), variant=raw.get("variant"),
                        budget=Budget(**budget) if budget else None,
-                       convergence=Convergence(**conv) if conv else None, wall_time_s=raw.get("wall_time_s"),
+                       convergence=Convergence.from_dict(conv) if conv else None, wall_time_s=raw.get("wall_time_s"),
                        images_per_s=raw.get("images_per_s"), path=raw["_path"])
         except TypeError as exc:  # a budget or verdict with unknown or missing fields
             raise RecordError(f"{raw['_path'] or raw['name']}: malformed result record ({exc}); rerun the "

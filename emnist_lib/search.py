@@ -25,6 +25,7 @@ module keeps one in the trial's user attributes, the same rule.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
 import time
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EmnistError
+from .recipe import Recipe, TrainConfig
 
 STORAGE_ENV = "EMNIST_SEARCH_STORAGE"
 HEARTBEAT_S = 10.0
@@ -210,7 +212,7 @@ def make_objective(space: str, data: SearchData, budget: Budget, n_trials: int, 
     from optuna_integration import KerasPruningCallback
 
     from .data import env_summary
-    from .training import TrainConfig, train
+    from .training import train
 
     build = get_space(space)
 
@@ -232,7 +234,7 @@ def make_objective(space: str, data: SearchData, budget: Budget, n_trials: int, 
                         validation=(data.x_val, data.y_val), use_cache=False, verbose=0,
                         callbacks=[KerasPruningCallback(trial, "val_accuracy")])
         val = res.history["val_accuracy"]
-        trial.set_user_attr("result", {"budget": res.budget, "convergence": res.convergence,
+        trial.set_user_attr("result", {"budget": dataclasses.asdict(res.budget), "convergence": res.convergence.to_dict(),
                                        "val_accuracy": val, "best_epoch": res.best_epoch,
                                        "wall_time_s": res.wall_time_s, "params": res.params})
         return float(max(val))
@@ -338,12 +340,13 @@ def _wait_for_running(study, n_trials: int, grace_s: float, reap: Callable[[], b
             return
 
 
-def best_setup(study) -> dict:
-    """The best complete trial as a training setup: ``{"model", "model_kwargs", "train", "trial"}``."""
+def best_recipe(study, name: str, base: TrainConfig | None = None) -> Recipe:
+    """The best complete trial as a recipe named ``name``: its model, model settings and the training settings it
+    searched, over ``base`` (the budget it is trained at later); its origin names the trial."""
     best = study.best_trial
-    rec = best.user_attrs["record"]
-    return {"model": rec["model"], "model_kwargs": rec["model_kwargs"], "train": rec["config"],
-            "trial": best.number, "value": best.value}
+    rec = best.user_attrs["record"]  # the trial as stored in the journal (objective above)
+    return Recipe(name=name, model=rec["model"], model_settings=rec["model_kwargs"],
+                  train=TrainConfig.from_dict(rec["config"], base), origin=f"search trial {best.number}")
 
 
 def summary(study) -> dict:

@@ -2,21 +2,23 @@
 
 ``start()`` seeds everything, states versions and hardware, and makes the
 output folders; ``Study.save_figure`` names a figure after its notebook;
-``Study.record`` writes a result record; ``run_seeds`` trains and records every
-variant of a comparison with every seed. What one chapter alone does lives in its
+``Study.record`` writes a result record; ``run_recipes`` (the study's one seed loop) trains,
+scores and records every recipe of a comparison with every seed. What one chapter alone does lives in its
 module (:mod:`emnist_lib.chapters`); data sets at a profile's sizes come from
 :mod:`emnist_lib.loaders`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import config, plots, results
+from .convergence import Convergence, Status
 from .dataset import Dataset
+from .recipe import Recipe
 
 
 @dataclass
@@ -40,7 +42,7 @@ class Study:
 
     def record(self, name: str, data: Dataset, metrics: dict, config: dict | None = None, result=None,
                extra: dict | None = None, seed: int | None = None, group: str | None = None,
-               variant: str | None = None, convergence: dict | None = None) -> Path:
+               variant: str | None = None, convergence: Convergence | None = None) -> Path:
         """Write a result record for this notebook: ``data``'s provenance (source, split, sizes used),
         config, seed, metrics, timing, and for a training run (``result``) its budget and convergence."""
         rec = results.make_record(
@@ -79,10 +81,11 @@ class Study:
                   "'Use the trained models')")
         return paths
 
-    def find_record(self, notebook: str, name: str) -> results.Record | None:
-        """Another notebook's record (notebooks share records, never variables)."""
-        path = self.results / f"{notebook}__{name}.json"
-        return results.read_record(path) if path.exists() else None
+    def find(self, key: results.RecordKey) -> results.Record | None:
+        """Another chapter's record that ``key`` names (notebooks share records, never variables); None when
+        that notebook has not run."""
+        found = [r for r in self.records() if key.matches(r)]
+        return found[0] if found else None
 
     def records(self) -> list[results.Record]:
         """Every record in this profile's results folder (all notebooks). This notebook's must be readable;
@@ -152,81 +155,160 @@ def fit_metrics(res) -> dict:
     return out
 
 
-def run_seeds(study: Study, ds: Dataset, variants: dict, seeds: list[int], group: str, base_cfg,
-              model: str | None = None, base_kwargs: dict | None = None, evaluate_test: bool = True,
-              x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
-              extra: dict | None = None) -> tuple[list[dict], dict]:
-    """Train every variant with every seed and record each run as ``<group>__<variant>__seed<k>``.
+@dataclass
+class Run:
+    """One run of the seed loop: the recipe, the seed, what training returned (a :class:`~emnist_lib.training.
+    TrainResult`, or a :class:`Fitted` for a model applied without training), its metrics and the record written."""
 
-    ``variants``: ``{name: {"model": str, "model_kwargs": {...}, "train": {TrainConfig fields}}}``,
-    each a change from ``model``/``base_kwargs``/``base_cfg`` (a controlled comparison). The seed
-    sets weights, data order and the validation split; the data set stays the same. Each record
-    holds validation metrics, test metrics (unless ``evaluate_test`` is False) with the per-image
-    correctness McNemar needs, the budget and the convergence verdict. Prints one line per run.
-    Returns ``(rows, histories)``; histories are those of the first seed, for learning curves.
-    """
+    recipe: Recipe
+    seed: int
+    result: object | None
+    metrics: dict
+    path: Path
+    group: str
+
+    @property
+    def status(self) -> Status:
+        return self.convergence.status
+
+    @property
+    def convergence(self) -> Convergence:
+        return self.result.convergence
+
+    def row(self) -> dict:
+        """The run as a table row: its variant, seed, the metrics worth showing, verdict, size and time."""
+        shown = {k: v for k, v in self.metrics.items() if not k.endswith(("_correct", "_n", "_loss"))
+                 and not isinstance(v, (dict, list))}
+        res = self.result
+        return {"variant": self.recipe.name, "seed": self.seed, **shown, "status": self.status.value,
+                "params": getattr(res, "params", None), "wall_time_s": getattr(res, "wall_time_s", None)}
+
+
+@dataclass
+class Fitted:
+    """What a chapter's ``fit`` returns for a model it applies without training: the model and its verdict."""
+
+    model: object
+    convergence: Convergence
+
+
+@dataclass
+class Runs:
+    """The runs of one :func:`run_recipes` call, in order (seeds outer, recipes inner)."""
+
+    runs: list[Run]
+    seeds: list[int]
+
+    def __iter__(self):
+        return iter(self.runs)
+
+    def rows(self) -> list[dict]:
+        return [r.row() for r in self.runs]
+
+    def table(self, *columns: str, sort: str | None = None):
+        df = table(self.rows(), sort=sort)
+        return df[[c for c in columns if c in df.columns]] if columns else df
+
+    def first_seed(self) -> list[Run]:
+        """Each recipe's run with the first seed (learning curves, saved models, confusion matrices)."""
+        return [r for r in self.runs if r.seed == self.seeds[0]]
+
+    def histories(self) -> dict[str, dict]:
+        """The first seed's learning curves, by variant."""
+        return {r.recipe.name: r.result.history for r in self.first_seed() if hasattr(r.result, "history")}
+
+
+def validation_scores(result, recipe: Recipe, seed: int) -> dict:
+    """A run's validation and training metrics at its kept epoch (:func:`fit_metrics`)."""
+    return fit_metrics(result)
+
+
+def test_scores(ds: Dataset, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None):
+    """A scoring function: validation metrics plus accuracy, loss, macro F1 and per-image correctness on
+    ``ds``'s test images (or ``x_test``/``y_test``)."""
+    x = ds.x_test if x_test is None else x_test
+    y = ds.y_test if y_test is None else y_test
+
+    def score(result, recipe: Recipe, seed: int) -> dict:
+        return {**fit_metrics(result), **test_metrics(result.model, x, y, ds.class_names)}
+
+    return score
+
+
+def run_recipes(study: Study, ds: Dataset, recipes: list[Recipe], seeds: list[int], group: str, *,
+                score=None, fit=None, extra=None, check_seeds: list[int] = (), factor: int = 2) -> Runs:
+    """The study's one seed loop: train every recipe with every seed, score it and record it.
+
+    Each run is recorded as ``<group>__<recipe name>__seed<k>`` (variant: the recipe's name, config: the recipe
+    with that seed). ``score(result, recipe, seed) -> metrics`` scores a run (default: :func:`test_scores` on
+    ``ds``; :func:`validation_scores` for selection on validation data only); ``fit(recipe, seed)`` trains one
+    (default: :func:`emnist_lib.training.train` on ``ds``'s training images; a chapter that trains on other
+    images, or applies a model without training (a :class:`Fitted`), passes its own); ``extra`` is a dict, or a
+    function of ``(recipe, seed)``, recorded in each record's ``extra``. The seed sets weights, data order and
+    the validation split; the data set stays the same. Seeds run outer, recipes inner, so a chapter's recipes
+    of one seed may build on each other (transfer, then fine-tuning). Prints one line per run and a progress bar.
+
+    ``check_seeds``: the budget check of a headline comparison -- those seeds trained again at ``factor`` times
+    each recipe's epochs (:meth:`Recipe.longer`), recorded under ``analysis.budget_group(group, factor)``.
+    Returns the main runs."""
+    from .analysis import budget_group
+
+    runs = _loop(study, ds, recipes, list(seeds), group, score, fit, extra)
+    if check_seeds:
+        _loop(study, ds, [r.longer(factor) for r in recipes], list(check_seeds), budget_group(group, factor), score,
+              fit, extra)
+    return runs
+
+
+def _loop(study: Study, ds: Dataset, recipes: list[Recipe], seeds: list[int], group: str, score, fit, extra) -> Runs:
     from .training import train
 
-    rows, histories = [], {}
-    x_test = ds.x_test if x_test is None else x_test
-    y_test = ds.y_test if y_test is None else y_test
-    bar = config.progress(total=len(variants) * len(seeds), desc=group, unit="run")
-    for name, change in variants.items():
-        model_name = change.get("model", model)
-        kwargs = {**(base_kwargs or {}), **change.get("model_kwargs", {})}
-        for seed in seeds:
-            bar.set_postfix_str(f"{name}, seed {seed}")
-            cfg = replace(base_cfg, **{**change.get("train", {}), "seed": seed})
-            res = train(model_name, ds.x_train, ds.y_train, ds.num_classes, cfg, kwargs, verbose=0)
-            metrics = fit_metrics(res)
-            if evaluate_test:
-                metrics.update(test_metrics(res.model, x_test, y_test, ds.class_names))
-            study.record(f"{group}__{name}__seed{seed}", ds, metrics, result=res, seed=seed, group=group,
-                         variant=name, config={"model": model_name, "model_kwargs": kwargs, "train": asdict(cfg)},
-                         extra=extra)
-            shown = {k: v for k, v in metrics.items() if not k.endswith(("_correct", "_n", "_loss"))}
-            rows.append({"variant": name, "seed": seed, **shown, "status": res.convergence["status"],
-                         "params": res.params, "wall_time_s": res.wall_time_s})
-            print(f"{group} {name} seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()
-                                                            if isinstance(v, float))
-                  + f"; {res.convergence['status']}; {res.wall_time_s:.1f} s" + (" (cached)" if res.cache_hit else ""),
-                  flush=True)
-            if seed == seeds[0]:
-                histories[name] = res.history
+    def default_fit(recipe: Recipe, seed: int):
+        return train(recipe.model, ds.x_train, ds.y_train, ds.num_classes, recipe.run_config(seed),
+                     recipe.model_settings, verbose=0)
+
+    fit, score = fit or default_fit, score or test_scores(ds)
+    names = [r.name for r in recipes]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{group}: two recipes share a name ({', '.join(names)}): each run's record is named by it")
+    out = []
+    bar = config.progress(total=len(recipes) * len(seeds), desc=group, unit="run")
+    for seed in seeds:
+        for recipe in recipes:
+            bar.set_postfix_str(f"{recipe.name}, seed {seed}")
+            result = fit(recipe, seed)
+            metrics = score(result, recipe, seed)
+            fitted = isinstance(result, Fitted)
+            path = study.record(f"{group}__{recipe.name}__seed{seed}", ds, metrics,
+                                result=None if fitted else result, seed=seed, group=group, variant=recipe.name,
+                                config=recipe.config(seed if recipe.train is not None else None),
+                                extra=extra(recipe, seed) if callable(extra) else extra,
+                                convergence=result.convergence if fitted else None)
+            run = Run(recipe, seed, result, metrics, path, group)
+            out.append(run)
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in run.row().items()
+                              if isinstance(v, float) and k.endswith("accuracy") and "_top_k_" not in k)
+            timing = "" if fitted else f"; {result.wall_time_s:.1f} s" + (" (cached)" if result.cache_hit else "")
+            print(f"{group} {recipe.name} seed {seed}: {shown}; {run.status.value}{timing}", flush=True)
             bar.update()
     bar.close()
-    return rows, histories
+    return Runs(out, seeds)
 
 
-def run_twin(study: Study, ds: Dataset, variants: dict, seeds: list[int], group: str, base_cfg, **kwargs) -> list[dict]:
-    """The same comparison as :func:`run_seeds` on the synthetic version of ``ds`` (same sizes, seeds and
+def run_twin(study: Study, ds: Dataset, recipes: list[Recipe], seeds: list[int], group: str, **kwargs) -> Runs | None:
+    """The same comparison as :func:`run_recipes` on the synthetic version of ``ds`` (same sizes, seeds and
     budget), recorded under ``analysis.twin_group(group)``, so the report can say whether the offline
-    default ranks these variants as real data does. Nothing to do (``[]``) when ``ds`` is synthetic."""
+    default ranks these recipes as real data does. Nothing to do (None) when ``ds`` is synthetic."""
     from .analysis import twin_group
     from .loaders import synthetic_twin
 
     twin = synthetic_twin(ds, study.seed)
     if twin is None:
         print("the data is synthetic already: no synthetic twin to run")
-        return []
-    rows, _ = run_seeds(study, twin, variants, seeds, twin_group(group), base_cfg, **kwargs)
-    return rows
-
-
-def run_budget_check(study: Study, ds: Dataset, variants: dict, seeds: list[int], group: str, base_cfg, factor: int = 2,
-                     **kwargs) -> list[dict]:
-    """A headline comparison's budget check: ``seeds`` of it trained again at ``factor`` times the budget (the
-    same schedule shape, stretched), recorded under ``analysis.budget_group(group)``. Nothing with no seeds."""
-    from .analysis import budget_group
-
-    if not seeds:
-        return []
-    cfg = replace(base_cfg, epochs=factor * base_cfg.epochs)
-    longer = {name: {**change, "train": {**change.get("train", {}), "epochs": factor *
-                                         change.get("train", {}).get("epochs", base_cfg.epochs)}}
-              for name, change in variants.items()}
-    rows, _ = run_seeds(study, ds, longer, seeds, budget_group(group, factor), cfg, **kwargs)
-    return rows
+        return None
+    if kwargs.get("score") is None:
+        kwargs["score"] = test_scores(twin)
+    return run_recipes(study, twin, recipes, seeds, twin_group(group), **kwargs)
 
 
 def table(rows: list[dict], sort: str | None = None, digits: int = 4):

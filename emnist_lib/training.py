@@ -26,53 +26,10 @@ import numpy as np
 import tensorflow as tf
 
 from . import config, models
-from .convergence import convergence, worst_verdict
+from .convergence import Convergence, convergence, worst_verdict
 from .fileio import publish_folder
-from .results import pack_correct, unpack_correct
-
-OPTIMIZERS = ("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
-SCHEDULES = ("constant", "step", "cosine", "plateau")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train: optimizer, schedule, epochs, batch, regularising callbacks, seed.
-
-    ``epochs`` x the training images is the run's budget (images seen); ``batch_size``
-    turns it into optimizer steps. ``batch_size=None`` means automatic (:func:`auto_batch_size`):
-    512 on a GPU (with mixed precision); on a CPU 32 for models with convolutions and 256 for
-    dense-only ones.
-    ``schedule``: cosine (the default: optional ``warmup_epochs`` of linear warm-up, then a
-    cosine decay that reaches zero at the last step of the budget, so every run ends trained
-    for its budget rather than cut off mid-descent), constant, step (x``step_factor`` every
-    ``step_epochs``) or plateau (reduce-on-plateau).
-    ``early_stopping`` is a patience in epochs (0 = off); the best weights are restored.
-    """
-
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    schedule: str = "cosine"
-    step_epochs: int = 3
-    step_factor: float = 0.5
-    warmup_epochs: int = 0
-    epochs: int = 5
-    batch_size: int | None = None
-    validation_fraction: float = 0.1
-    early_stopping: int = 0
-    augment: bool = False
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-        if self.epochs < 1 or self.learning_rate <= 0:
-            raise ValueError(f"epochs must be >= 1 and learning_rate > 0 (got {self.epochs}, {self.learning_rate})")
-        if not 0 <= self.warmup_epochs < self.epochs:
-            raise ValueError(f"warmup_epochs must be in 0..epochs-1 (got {self.warmup_epochs} of {self.epochs})")
+from .recipe import OPTIMIZERS, SCHEDULES, Recipe, TrainConfig  # noqa: F401 - TrainConfig's public home stays here
+from .results import Budget, pack_correct, unpack_correct
 
 
 @dataclass
@@ -88,8 +45,8 @@ class TrainResult:
     key: str
     cache_hit: bool = False
     params: int = 0
-    budget: dict | None = None
-    convergence: dict | None = None
+    budget: Budget | None = None
+    convergence: Convergence | None = None
     val_correct: np.ndarray | None = None  # which validation images the kept (best-epoch) weights get right
 
 
@@ -374,12 +331,12 @@ def _hold_out(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
     return x, y, (x_val, y_val)
 
 
-def run_budget(n_images: int, cfg: TrainConfig) -> dict:
+def run_budget(n_images: int, cfg: TrainConfig) -> Budget:
     """A run's budget: epochs of its ``n_images`` training images as optimizer steps and images seen."""
     steps = math.ceil(n_images / cfg.batch_size)
-    return {"epochs": cfg.epochs, "steps_per_epoch": steps, "steps": steps * cfg.epochs,
-            "images": steps * cfg.epochs * cfg.batch_size, "train_images": int(n_images),
-            "batch_size": cfg.batch_size, "schedule": cfg.schedule}
+    return Budget(epochs=cfg.epochs, steps_per_epoch=steps, steps=steps * cfg.epochs,
+                  images=steps * cfg.epochs * cfg.batch_size, train_images=int(n_images),
+                  batch_size=cfg.batch_size, schedule=cfg.schedule)
 
 
 def _callbacks(cfg: TrainConfig, monitor: str, validation, extra: list | None):
@@ -460,7 +417,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     folder = config.model_cache_dir() / key
     budget = run_budget(len(y), cfg)
 
-    def verdict(history: dict, correct) -> dict:
+    def verdict(history: dict, correct) -> Convergence:
         return convergence(history, 1.0 / len(np.unique(y)), cfg.epochs, len(validation[1]) if validation else len(y),
                            correct)
 
@@ -478,7 +435,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     with precision_policy(accelerator_defaults()["policy"]):
         built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
         history, best_epoch, wall, images_per_s, correct = _fit(built, x, y, validation, cfg,
-                                                                budget["steps_per_epoch"], callbacks, verbose)
+                                                                budget.steps_per_epoch, callbacks, verbose)
     result = TrainResult(built, history, best_epoch, wall, images_per_s, asdict(cfg), key,
                          params=built.count_params(), budget=budget, convergence=verdict(history, correct),
                          val_correct=correct[best_epoch - 1] if correct else None)
@@ -499,31 +456,28 @@ def fine_tune(result: TrainResult, x, y, n_layers: int, cfg: TrainConfig, valida
 
 
 # --------------------------------------------------------------------------- cross-validation
-def cross_validate(candidates: list[dict], x: np.ndarray, y: np.ndarray, num_classes: int, k: int = 3,
+def cross_validate(candidates: list[Recipe], x: np.ndarray, y: np.ndarray, num_classes: int, k: int = 3,
                    seed: int = 0, verbose=0):
-    """Stratified k-fold (scikit-learn) over candidate configs.
+    """Stratified k-fold (scikit-learn) over candidate recipes, each trained with ``seed``.
 
-    Each candidate: ``{"name": str, "model": builder name, "model_kwargs": {...},
-    "train": {TrainConfig fields}}``. Returns a pandas DataFrame, best mean first, with per-fold
-    accuracies, mean and std, and each
-    fold run's convergence verdict (``statuses``, ``convergence``: the worst of the folds).
-    Every candidate sees the same folds, so candidates can be compared paired over folds.
+    Returns a pandas DataFrame, best mean first, one row per recipe: its ``name``, the ``recipe``, per-fold
+    accuracies, mean and std, and each fold run's convergence verdict (``statuses``, ``convergence``: the worst
+    of the folds). Every candidate sees the same folds, so candidates can be compared paired over folds.
     """
     import pandas as pd
     from sklearn.model_selection import StratifiedKFold
 
     folds = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y))
     rows = []
-    for cand in candidates:
-        cfg = TrainConfig(**{**cand.get("train", {}), "seed": seed})
+    for recipe in candidates:
+        cfg = recipe.run_config(seed)
         accs, verdicts = [], []
         for tr, va in folds:
             # Epoch selection uses a validation split of the training folds, never the scored fold.
-            res = train(cand["model"], x[tr], y[tr], num_classes, cfg, cand.get("model_kwargs"), verbose=verbose)
+            res = train(recipe.model, x[tr], y[tr], num_classes, cfg, recipe.model_settings, verbose=verbose)
             accs.append(float(res.model.evaluate(x[va], y[va], verbose=0, batch_size=512)[1]))
             verdicts.append(res.convergence)
-        worst = worst_verdict(verdicts)
-        rows.append({"name": cand["name"], "folds": accs, "mean": float(np.mean(accs)),
+        rows.append({"name": recipe.name, "recipe": recipe, "folds": accs, "mean": float(np.mean(accs)),
                      "std": float(np.std(accs, ddof=1)) if k > 1 else 0.0,
-                     "statuses": [v["status"] for v in verdicts], "convergence": worst})
+                     "statuses": [v.status.value for v in verdicts], "convergence": worst_verdict(verdicts)})
     return pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)

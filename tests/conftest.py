@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -20,6 +21,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 GLYPH = np.zeros((28, 28), np.uint8)
 GLYPH[4:24, 6:9] = 255   # vertical bar on the left
 GLYPH[21:24, 6:20] = 255  # foot to the right at the bottom
+
+# Sizes every data source and loader refuses (negative, fractional, text, a bool), with one message.
+BAD_SIZES = (-5, 2.5, "10", True)
+
+
+def bad_size_message(name: str, value) -> str:
+    """The pattern of the error :func:`emnist_lib.errors.check_size` raises for ``name=value``."""
+    return rf"^{name}={re.escape(repr(value))} is not a valid size: give a whole number of images, 0 or more"
 
 
 @pytest.fixture(autouse=True)
@@ -115,6 +124,7 @@ def study_model(tmp_path_factory) -> Path:
     notebook 08 writes): Chollet's convnet on 3,000 synthetic EMNIST digits, 3 epochs, two seeds."""
     from emnist_lib.chapters.c08_final_evaluation import NOTEBOOK, final_runs
     from emnist_lib.loaders import load_split
+    from emnist_lib.recipe import Recipe, TrainConfig
     from emnist_lib.study import Study
 
     env = pytest.MonkeyPatch()
@@ -126,9 +136,8 @@ def study_model(tmp_path_factory) -> Path:
         ds = load_split("mnist", "synthetic", 3000, 500, 0)
         study = Study(NOTEBOOK, out, 0)
         study.results.mkdir(parents=True)
-        setups = {"cnn": {"model": "chollet_convnet", "model_kwargs": {}, "from": "test",
-                          "train": {"epochs": 3, "batch_size": 64}}}
-        final_runs(study, ds, setups, [0, 1])
+        final_runs(study, ds, [Recipe("cnn", "chollet_convnet", train=TrainConfig(epochs=3, batch_size=64), origin="test")],
+                   [0, 1])
     finally:
         env.undo()
     return out / "models" / "final_cnn.keras"

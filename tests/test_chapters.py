@@ -69,9 +69,9 @@ def test_pick_best_takes_the_best_converged_mean_over_seeds(tmp_path):
            statuses={"sigmoid": "budget_limited"})
     family(tmp_path, c02.NOTEBOOK, "optimizer", {"adam": 0.61, "sgd": 0.95}, rng, statuses={"sgd": "did_not_train"})
     best = c02.pick_best(read_records(tmp_path / "results"), c02.NOTEBOOK, "val_accuracy", ["activation", "optimizer"])
-    assert best["from"] == "activation__selu" and best["converged"] is True  # never the higher unconverged ones
-    assert best["metrics"]["seeds"] == [0, 1, 2]
-    assert best["metrics"]["val_accuracy"] == pytest.approx(0.62, abs=0.01)
+    assert best.recipe.origin == "activation__selu" and best.converged is True  # never the higher unconverged ones
+    assert best.seeds == [0, 1, 2]
+    assert best.mean == pytest.approx(0.62, abs=0.01)
 
 
 def test_pick_best_with_nothing_converged_warns_and_says_so(tmp_path):
@@ -80,7 +80,7 @@ def test_pick_best_with_nothing_converged_warns_and_says_so(tmp_path):
            statuses={"relu": "budget_limited", "selu": "budget_limited"})
     with pytest.warns(UserWarning, match="no setting converged"):
         best = c02.pick_best(read_records(tmp_path / "results"), c02.NOTEBOOK, "val_accuracy", ["activation"])
-    assert best["from"] == "activation__selu" and best["converged"] is False
+    assert best.recipe.origin == "activation__selu" and best.converged is False
 
 
 def test_pick_best_without_records_is_a_clear_error(tmp_path):
@@ -90,42 +90,56 @@ def test_pick_best_without_records_is_a_clear_error(tmp_path):
 
 # --------------------------------------------------------------------------- 04: the CNN selected
 def _baseline():
-    from emnist_lib.training import TrainConfig
+    from emnist_lib.recipe import TrainConfig
 
-    return c04.Baseline("cnn", c04.baseline_kwargs([8, 16]), TrainConfig(epochs=4, batch_size=32, learning_rate=2e-3))
+    return c04.baseline([8, 16], TrainConfig(epochs=4, batch_size=32, learning_rate=2e-3))
+
+
+def _search_best(**train):
+    from emnist_lib.recipe import Recipe, TrainConfig
+
+    return Recipe(c04.SEARCH_BEST, "cnn", {"dropout": 0.1}, TrainConfig.from_dict(train, _baseline().train),
+                  origin="search trial 3")
 
 
 def test_cv_candidates_are_the_baseline_the_strongest_converged_ablations_and_the_search(tmp_path):
     rng = np.random.default_rng(2)
     family(tmp_path, c04.NOTEBOOK, c04.ABLATION, {"baseline": 0.7, "batch_norm": 0.75, "dropout=0.3": 0.72,
                                                   "augmentation": 0.9}, rng, statuses={"augmentation": "budget_limited"})
-    ablations = c04.ablations(4)
-    found = {"name": c04.SEARCH_BEST, "model": "cnn", "model_kwargs": {"dropout": 0.1}, "train": {"learning_rate": 0.01}}
-    cands = c04.cv_candidates(read_records(tmp_path / "results"), c04.NOTEBOOK, _baseline(), ablations, 1, 7, [found])
-    assert [c["name"] for c in cands] == ["baseline", "batch_norm", "search_best"]  # never the unconverged 0.9
-    assert cands[1]["model_kwargs"]["batch_norm"] is True and cands[1]["model_kwargs"]["filters"] == [8, 16]
-    assert all(c["train"]["seed"] == 7 and c["train"]["epochs"] == 4 for c in cands)
-    assert cands[2]["train"]["learning_rate"] == 0.01 and cands[2]["train"]["batch_size"] == 32
+    ablations = c04.ablations(_baseline())
+    cands = c04.cv_candidates(read_records(tmp_path / "results"), c04.NOTEBOOK, ablations, 1,
+                              [_search_best(learning_rate=0.01)])
+    assert [c.name for c in cands] == ["baseline", "batch_norm", "search_best"]  # never the unconverged 0.9
+    assert cands[1].model_settings["batch_norm"] is True and cands[1].model_settings["filters"] == [8, 16]
+    assert all(c.train.epochs == 4 for c in cands)
+    assert cands[2].train.learning_rate == 0.01 and cands[2].train.batch_size == 32
 
 
-def test_early_stopping_keeps_its_room_and_the_rule_lives_in_one_place():
-    assert c04.ablations(5)["early_stopping"]["train"]["epochs"] == c04.EARLY_STOPPING_ROOM * 5
-    assert c04.epochs_for({"early_stopping": 2}, 5) == c04.EARLY_STOPPING_ROOM * 5
-    assert c04.epochs_for({"early_stopping": 0}, 5) == 5
+def test_every_ablation_is_one_change_of_the_baseline_at_its_budget():
+    baseline = _baseline()
+    ablations = c04.ablations(baseline)
+    assert ablations["baseline"] == baseline
+    stopping = ablations["early_stopping"]
+    assert stopping.train.epochs == baseline.train.epochs and stopping.train.early_stopping == c04.EARLY_STOPPING_PATIENCE
+    assert stopping.with_train(early_stopping=0) == baseline  # nothing else changed
+    assert len({r.digest for r in ablations.values()}) == len(ablations)
 
 
 def _fake_cv(rows):
     def cross_validate(candidates, x, y, num_classes, k, seed):
-        assert [c["name"] for c in candidates] == [r["name"] for r in rows]
-        table = pd.DataFrame([{**r, "mean": float(np.mean(r["folds"])), "std": float(np.std(r["folds"], ddof=1)),
-                               "statuses": [r["convergence"]["status"]] * k} for r in rows])
+        assert [c.name for c in candidates] == [r["name"] for r in rows]
+        table = pd.DataFrame([{**r, "recipe": c, "mean": float(np.mean(r["folds"])),
+                               "std": float(np.std(r["folds"], ddof=1)),
+                               "statuses": [r["convergence"].status.value] * k} for r, c in zip(rows, candidates)])
         return table.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
 
     return cross_validate
 
 
 def _cv_row(name, folds, status="converged"):
-    return {"name": name, "folds": folds, "convergence": {"status": status, "reason": "test", "criterion": "test"}}
+    from emnist_lib.convergence import Convergence
+
+    return {"name": name, "folds": folds, "convergence": Convergence(status, reason="test", criterion="test")}
 
 
 def test_select_by_cv_records_the_best_converged_candidate_and_words_it(tmp_path, monkeypatch):
@@ -137,10 +151,9 @@ def test_select_by_cv_records_the_best_converged_candidate_and_words_it(tmp_path
     rows = [_cv_row("baseline", [0.70, 0.71, 0.69]), _cv_row("batch_norm", [0.76, 0.78, 0.77]),
             _cv_row(c04.SEARCH_BEST, [0.90, 0.91, 0.92], "budget_limited")]
     monkeypatch.setattr(training, "cross_validate", _fake_cv(rows))
-    found = {"name": c04.SEARCH_BEST, "model": "cnn", "model_kwargs": {}, "train": {}}
-    _, best = c04.select_by_cv(study, ds, _baseline(), c04.ablations(4), n_best=1, k=3, seed=0, extra=[found])
+    _, best = c04.select_by_cv(study, ds, c04.ablations(_baseline()), n_best=1, k=3, seed=0, extra=[_search_best()])
     assert best == "batch_norm"  # the unconverged search trial scored higher but is not selected
-    rec = study.find_record(c04.NOTEBOOK, c04.BEST_CNN)
+    rec = study.find(c04.SELECTED_CNN)
     assert rec.extra == {"from": "batch_norm", "k": 3, "converged": True}
     assert rec.config["model_kwargs"]["batch_norm"] is True
     sec = chapters.section(c04.NOTEBOOK, read_records(study.results))
@@ -160,24 +173,24 @@ def test_select_by_cv_with_nothing_converged_says_so(tmp_path, monkeypatch):
     study = study_in(tmp_path, c04)
     family(tmp_path, c04.NOTEBOOK, c04.ABLATION, {"baseline": 0.7}, np.random.default_rng(4))
     monkeypatch.setattr(training, "cross_validate", _fake_cv([_cv_row("baseline", [0.5, 0.6, 0.55], "budget_limited")]))
-    c04.select_by_cv(study, toy_dataset(), _baseline(), c04.ablations(4), n_best=1, k=3, seed=0)
+    c04.select_by_cv(study, toy_dataset(), c04.ablations(_baseline()), n_best=1, k=3, seed=0)
     text = " ".join(chapters.section(c04.NOTEBOOK, read_records(study.results)).sentences())
     assert "Selected for notebook 08: baseline (highest mean 3-fold accuracy; NO candidate converged" in text
 
 
 # --------------------------------------------------------------------------- 08: what the final runs train
-def test_selected_setup_takes_the_selection_at_this_budget(tmp_path):
+def test_selected_recipe_takes_the_selection_at_this_budget(tmp_path):
     study = study_in(tmp_path, c08)
-    assert c08.selected_setup(study, c04.NOTEBOOK, c04.BEST_CNN, "cnn", 6, 64)["from"] == \
+    assert c08.selected_recipe(study, c04.SELECTED_CNN, c08.CNN, "cnn", 6, 64).origin == \
         f"builder defaults ({c04.NOTEBOOK} not run)"
     config_ = {"model": "cnn", "model_kwargs": {"dropout": 0.3},
                "train": {"epochs": 14, "batch_size": 32, "seed": 5, "early_stopping": 2, "learning_rate": 0.003}}
     single(tmp_path, c04.NOTEBOOK, c04.BEST_CNN, {"cv_mean": 0.8}, config=config_,
            extra={"from": "early_stopping", "k": 3, "converged": True})
-    setup = c08.selected_setup(study, c04.NOTEBOOK, c04.BEST_CNN, "cnn", 6, 64)
-    assert setup["from"] == "early_stopping" and setup["model_kwargs"] == {"dropout": 0.3}
-    assert setup["train"] == {"epochs": c04.EARLY_STOPPING_ROOM * 6, "batch_size": 64, "early_stopping": 2,
-                              "learning_rate": 0.003}  # its own seed is not carried over
+    recipe = c08.selected_recipe(study, c04.SELECTED_CNN, c08.CNN, "cnn", 6, 64)
+    assert recipe.origin == "early_stopping" and recipe.model_settings == {"dropout": 0.3} and recipe.name == c08.CNN
+    assert (recipe.train.epochs, recipe.train.batch_size, recipe.train.early_stopping, recipe.train.learning_rate,
+            recipe.train.seed) == (6, 64, 2, 0.003, 0)  # this chapter's budget; its own seed is not carried over
 
 
 @pytest.mark.parametrize("kept", [True, False])
@@ -185,12 +198,13 @@ def test_the_selected_cnn_is_tested_against_the_baseline_unless_selection_kept_t
     study = study_in(tmp_path, c08)
     baseline = {"model": "cnn", "model_kwargs": {}, "train": {"epochs": 6, "batch_size": 64, "seed": 0}}
     chosen = baseline if kept else {**baseline, "model_kwargs": {"batch_norm": True}}
-    single(tmp_path, c04.NOTEBOOK, f"{c04.CV}__{c04.BASELINE}", {"cv_mean": 0.8}, config=baseline)
+    single(tmp_path, c04.NOTEBOOK, f"{c04.CV}__{c04.BASELINE}", {"cv_mean": 0.8}, config=baseline, group=c04.CV,
+           variant=c04.BASELINE)
     single(tmp_path, c04.NOTEBOOK, c04.BEST_CNN, {"cv_mean": 0.8}, config=chosen,
            extra={"from": "baseline" if kept else "batch_norm", "k": 3, "converged": True})
-    setups = c08.selected_setups(study, 6, 64)
-    assert (c08.BASELINE_CNN in setups) is not kept
-    assert bool(setups[c08.CNN].get("baseline_recipe")) is kept
+    recipes, kept_baseline = c08.selected_recipes(study, 6, 64)
+    assert (c08.BASELINE_CNN in [r.name for r in recipes]) is not kept
+    assert kept_baseline is kept
 
     rng = np.random.default_rng(3)
     variants = {c08.CNN: 0.85, c08.MLP: 0.7, **({} if kept else {c08.BASELINE_CNN: 0.8})}
@@ -282,11 +296,18 @@ def test_the_readme_example_chapter_works_as_written(tmp_path):
 
     text = (config.REPO_ROOT / "README.md").read_text()
     code = re.search(r"```python\n(# emnist_lib/chapters/c09_rotation.py.*?)```", text, re.S).group(1)
+    words = re.search(r"```jinja\n(\{# emnist_lib/templates/chapters/09_rotation.md.j2 #\}.*?)```", text, re.S).group(1)
     path = tmp_path / "c09_rotation.py"
     path.write_text(code)
-    spec = importlib.util.spec_from_file_location("emnist_lib.chapters.c09_rotation", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    template = config.REPO_ROOT / "emnist_lib" / "templates" / "chapters" / "09_rotation.md.j2"
+    assert not template.exists()
+    template.write_text(words)  # where the README says it goes, for as long as the module loads
+    try:
+        spec = importlib.util.spec_from_file_location("emnist_lib.chapters.c09_rotation", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        template.unlink()
     rng = np.random.default_rng(6)
     family(tmp_path, module.NOTEBOOK, module.GROUP, {"upright": 0.8, "rotated": 0.5}, rng)
     sec = module.CHAPTER.section(read_records(tmp_path / "results"))
@@ -316,7 +337,8 @@ def test_rank_agreement_of_a_comparison_and_its_synthetic_twin(tmp_path):
     text = " ".join(sec.sentences())
     assert "Kendall's tau of the mean test accuracy 0.67" in text and "resnet_small (real: worse, synthetic: better)" in text
     assert sec.tables[-1].headers[-2:] == ["rank real", "rank synthetic"]
-    assert "architectures (section 5)" in " ".join(str(f) for f in c00.rank_agreements(records))
+    section = chapters.section_number(c05.NOTEBOOK)  # the number the report gives the section
+    assert f"architectures (section {section})" in " ".join(str(f) for f in c00.rank_agreements(records))
 
 
 def test_a_closing_cell_skips_another_notebooks_unreadable_record_but_not_its_own(tmp_path, capsys):

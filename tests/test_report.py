@@ -8,7 +8,7 @@ from records_factory import seeded, whole_study
 
 from emnist_lib import chapters, plots
 from emnist_lib.report import build_report, render_markdown
-from emnist_lib.results import RecordError
+from emnist_lib.results import RecordError, RecordKey
 
 
 def _figures(out, synthetic):
@@ -97,7 +97,7 @@ def test_the_sim_to_real_check_is_recorded_only_for_this_generator_and_worded_pe
     path.write_text(json.dumps({"generator_version": GENERATOR_VERSION, "recipe": {"epochs": 5},
                                 "splits": {"balanced": split, "digits": digits}}))
     assert c00_data.record_realism_check(study, letters, path)["generator_version"] == GENERATOR_VERSION
-    balanced, digit = map(str, c00_data.sim_to_real_findings(study.find_record(c00_data.NOTEBOOK, c00_data.REALISM_CHECK)))
+    balanced, digit = map(str, c00_data.sim_to_real_findings(study.find(RecordKey(c00_data.NOTEBOOK, name=c00_data.REALISM_CHECK))))
     assert balanced.startswith(f"Sim-to-real on real balanced (benchmarks/realism_check.py; generator v{GENERATOR_VERSION}")
     assert "trained on 18,800 synthetic images a convnet scores 63.1% [61.7, 64.5] on 4,700 real held-out images" in balanced
     assert "trained on as many real images 81.6% [80.5, 82.7]: ratio 0.77 [0.75, 0.79]." in balanced
@@ -148,14 +148,14 @@ def test_the_rank_agreement_benchmark_is_recorded_for_this_generator_and_worded_
                                  analysis.group_runs(runs, c05_architectures.NOTEBOOK, "architecture_synthetic"),
                                  "test_accuracy")
     path = tmp_path / "rank_agreement.json"
-    path.write_text(json.dumps({"generator_version": GENERATOR_VERSION, "comparisons": {
+    path.write_text(json.dumps({"generator_version": GENERATOR_VERSION, "profile": "quick", "comparisons": {
         "architectures": {**asdict(ra), "n_train": 2820, "seeds": [0, 1, 2]}}}))
     study = Study(c00_data.NOTEBOOK, tmp_path, 0)
     study.results.mkdir()
     x, y = np.zeros((2, 28, 28), np.uint8), np.array([0, 1])
     ds = Dataset("emnist-balanced", x, y, x, y, ["0", "1"], {"source": "nist-pool"}, split="balanced")
     assert c00_data.record_rank_agreement(study, ds, path)["comparisons"]
-    rec = study.find_record(c00_data.NOTEBOOK, c00_data.RANK_AGREEMENT)
+    rec = study.find(RecordKey(c00_data.NOTEBOOK, name=c00_data.RANK_AGREEMENT))
     text, = map(str, c00_data.rank_agreements([rec]))
     assert text.startswith("Synthetic vs real EMNIST, architectures (benchmarks/rank_agreement.py, quick profile, "
                            "2,820 training images, seeds 0, 1, 2) (3 variants")

@@ -3,6 +3,8 @@ import pytest
 
 from emnist_lib import training
 from emnist_lib.convergence import convergence
+from emnist_lib.recipe import Recipe
+from emnist_lib.results import Budget
 from emnist_lib.training import TrainConfig, cross_validate, train
 
 
@@ -137,11 +139,11 @@ def test_augmented_pipeline_keeps_shapes_and_range(toy):
 
 def test_cross_validation_reports_folds_mean_std_best_first(toy):
     x, y = toy
-    cands = [{"name": "tiny", "model": "mlp", "model_kwargs": {"hidden": (4, 4, 4)}, "train": {"epochs": 1, "batch_size": 64}},
-             {"name": "wide", "model": "mlp", "model_kwargs": {"hidden": (128, 64, 32)},
-              "train": {"epochs": 3, "batch_size": 32, "learning_rate": 3e-3}}]
+    cands = [Recipe("tiny", "mlp", {"hidden": (4, 4, 4)}, TrainConfig(epochs=1, batch_size=64)),
+             Recipe("wide", "mlp", {"hidden": (128, 64, 32)}, TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3))]
     table = cross_validate(cands, x, y, 10, k=3, seed=0)
-    assert list(table.columns) == ["name", "folds", "mean", "std", "statuses", "convergence"]
+    assert list(table.columns) == ["name", "recipe", "folds", "mean", "std", "statuses", "convergence"]
+    assert table.loc[0, "recipe"] == cands[1]
     assert all(len(v) == 3 for v in table["statuses"])
     assert all(len(f) == 3 for f in table["folds"])
     assert table.loc[0, "name"] == "wide" and table.loc[0, "mean"] == pytest.approx(np.mean(table.loc[0, "folds"]))
@@ -206,11 +208,11 @@ def test_every_run_records_its_budget_and_convergence(toy):
     x, y = toy
     res = train("chollet_dense", x, y, 10, TrainConfig(epochs=4, batch_size=32, learning_rate=3e-3),
                 use_cache=False, verbose=0)
-    assert res.budget == {"epochs": 4, "steps_per_epoch": 9, "steps": 36, "images": 1152, "train_images": 270,
-                          "batch_size": 32, "schedule": "cosine"}
-    assert res.convergence["status"] in {"converged", "budget_limited"}
-    assert res.convergence["chance"] == pytest.approx(0.1) and "upper bound" in res.convergence["criterion"]
-    assert "paired gain on 30 validation images" in res.convergence["method"]  # per-image validation correctness
+    assert res.budget == Budget(epochs=4, steps_per_epoch=9, steps=36, images=1152, train_images=270, batch_size=32,
+                                schedule="cosine")
+    assert res.convergence.status in {"converged", "budget_limited"}
+    assert res.convergence.chance == pytest.approx(0.1) and "upper bound" in res.convergence.criterion
+    assert "paired gain on 30 validation images" in res.convergence.method  # per-image validation correctness
     assert res.val_correct is not None and len(res.val_correct) == 30
 
 
@@ -224,17 +226,17 @@ def test_every_run_records_its_budget_and_convergence(toy):
 ])
 def test_convergence_verdict(val, n_val, status):
     v = convergence({"val_accuracy": val}, chance=0.1, epochs_planned=len(val), n_val=n_val)
-    assert v["status"] == status, v["reason"]
+    assert v.status == status, v.reason
 
 
 def test_early_stopping_counts_as_converged():
     v = convergence({"val_accuracy": [0.3, 0.6, 0.5, 0.4]}, chance=0.1, epochs_planned=10, n_val=100)
-    assert v["status"] == "converged" and v["early_stopped"]
+    assert v.status == "converged" and v.early_stopped
 
 
 def test_without_per_image_records_or_an_image_count_no_plateau_is_claimed():
     v = convergence({"val_accuracy": [0.3, 0.6, 0.6, 0.6]}, chance=0.1, epochs_planned=4)
-    assert v["status"] == "budget_limited" and "cannot be bounded" in v["reason"]
+    assert v.status == "budget_limited" and "cannot be bounded" in v.reason
 
 
 def test_a_validation_split_too_small_for_the_classes_is_a_clear_error(toy):
@@ -287,10 +289,10 @@ def test_a_run_still_learning_is_budget_limited_whatever_its_learning_rate_tail(
     rng = np.random.default_rng(0)
     correct = _line(0.40, 0.02, 6, 260, rng)  # +2 points per epoch for 6 epochs on 260 images
     hist = {"val_accuracy": [float(c.mean()) for c in correct]}
-    assert convergence(hist, chance=1 / 47, epochs_planned=6, correct=correct)["status"] == "budget_limited"
+    assert convergence(hist, chance=1 / 47, epochs_planned=6, correct=correct).status == "budget_limited"
     sgd = _line(0.038, 0.043, 5, 940, rng)  # 3.8% -> 25.2%: the SGD run the review found "converged"
     v = convergence({"val_accuracy": [float(c.mean()) for c in sgd]}, chance=1 / 47, epochs_planned=5, correct=sgd)
-    assert v["status"] == "budget_limited" and v["upper"] > v["gain"] > 0.05
+    assert v.status == "budget_limited" and v.upper > v.gain > 0.05
 
 
 def test_a_plateau_converges_and_early_stopping_on_a_plateau_too():
@@ -298,9 +300,9 @@ def test_a_plateau_converges_and_early_stopping_on_a_plateau_too():
     rise = _line(0.30, 0.15, 3, 2000, rng)
     correct = rise + _plateau(rise[-1], 5, 3, rng)  # epoch-to-epoch noise: a few images flip both ways
     hist = {"val_accuracy": [float(c.mean()) for c in correct]}
-    assert convergence(hist, 0.02, 8, correct=correct)["status"] == "converged"
+    assert convergence(hist, 0.02, 8, correct=correct).status == "converged"
     v = convergence(hist, 0.02, 20, correct=correct)  # stopped early after 8 of 20
-    assert v["status"] == "converged" and v["early_stopped"]
+    assert v.status == "converged" and v.early_stopped
 
 
 def test_a_plateau_on_too_few_images_to_show_it_is_not_called_converged():
@@ -308,9 +310,9 @@ def test_a_plateau_on_too_few_images_to_show_it_is_not_called_converged():
     rise = _line(0.30, 0.15, 3, 150, rng)
     correct = rise + _plateau(rise[-1], 5, 3, rng)  # the same noise as a plateau on 2,000 images
     v = convergence({"val_accuracy": [float(c.mean()) for c in correct]}, 0.02, 8, correct=correct)
-    assert v["status"] == "budget_limited" and v["upper"] >= 0.01 and "not shown to plateau" in v["reason"]
+    assert v.status == "budget_limited" and v.upper >= 0.01 and "not shown to plateau" in v.reason
 
 
 def test_without_per_image_records_the_verdict_says_which_test_it_used():
     v = convergence({"val_accuracy": [0.3, 0.5, 0.6, 0.7]}, 0.1, 4, n_val=1000)
-    assert v["status"] == "budget_limited" and "independent proportions" in v["method"]
+    assert v.status == "budget_limited" and "independent proportions" in v.method

@@ -18,7 +18,7 @@ from ..conclusions import Section
 from ..results import Record
 from .base import Chapter, TrainingBudget
 
-__all__ = ["CHAPTERS", "Chapter", "TrainingBudget", "all_sections", "conclude", "get", "section"]
+__all__ = ["CHAPTERS", "Chapter", "TrainingBudget", "all_sections", "conclude", "get", "section", "section_number"]
 
 
 def _discover() -> tuple[Chapter, ...]:
@@ -39,6 +39,11 @@ def get(notebook: str) -> Chapter:
         if chapter.notebook == notebook:
             return chapter
     raise ValueError(f"unknown notebook {notebook!r}; have {', '.join(c.notebook for c in CHAPTERS)}")
+
+
+def section_number(notebook: str) -> int:
+    """The number of ``notebook``'s section in the report (its sections follow :data:`CHAPTERS`, from 1)."""
+    return CHAPTERS.index(get(notebook)) + 1
 
 
 def section(notebook: str, records: list[Record]) -> Section:

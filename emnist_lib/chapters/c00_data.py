@@ -12,25 +12,15 @@ from ..results import Record
 from .base import Chapter
 
 NOTEBOOK = "00_data"
-TITLE = "Data"
-QUESTION = "Which data does the study use, where does each set come from, and is it real handwriting?"
+WORDING = Wording.of(NOTEBOOK)  # templates/chapters/00_data.md.j2: title, question, captions, findings
+TITLE = WORDING.say("title")
+QUESTION = WORDING.say("question")
 DATASET_PREFIX = "dataset_"  # one record per data set: dataset_<name>
 REALISM = "realism"  # synthetic vs real summary statistics
 REALISM_CHECK = "realism_check"  # what benchmarks/realism_check.py measured for this generator
 REALISM_CHECK_FILE = config.REPO_ROOT / "benchmarks" / "results" / "realism_check.json"
 RANK_AGREEMENT = "rank_agreement"  # what benchmarks/rank_agreement.py measured for this generator
 RANK_AGREEMENT_FILE = config.REPO_ROOT / "benchmarks" / "results" / "rank_agreement.json"
-
-WORDING = Wording("""
-{%- import "findings.md.j2" as f -%}
-{%- macro data_setup() -%}every data set the later notebooks load, at the sizes of this profile{%- endmacro -%}
-{%- macro real_data(names) -%}Real data: {{ names | join(", ") }}.{%- endmacro -%}
-{%- macro synthetic_data(names) -%}Synthetic stand-ins (drawn, not written by people): {{ names | join(", ") }}; results on them are labelled SYNTHETIC throughout.{%- endmacro -%}
-{%- macro pool_data(names) -%}Real EMNIST re-split by emnist_lib from the official files at hand ({{ names | join(", ") }}): real handwriting, sha256-checked, duplicates removed, class-balanced with a fixed seed, but not the official train/test partition, so its numbers are not directly comparable with published ones.{%- endmacro -%}
-{%- macro realism(rows) -%}Synthetic vs real EMNIST, the same measurements on both (table above; per class in the realism record): {% for r in rows %}{{ r.label }} {{ r.low }} to {{ r.high }}{{ "; " if not loop.last }}{% endfor %} (synthetic against real, over {{ rows[0].sets | join(" and ") }}).{%- endmacro -%}
-{%- macro sim_to_real(split, s, version, epochs) -%}Sim-to-real on real {{ split }} (benchmarks/realism_check.py; generator v{{ version }}; chollet_convnet, {{ epochs }} epochs): trained on {{ "{:,}".format(s.n_train) }} synthetic images a convnet scores {{ s.synthetic | interval }} on {{ "{:,}".format(s.n_scored) }} real held-out images, trained on as many real images {{ s.real | interval }}: ratio {{ "%.2f" | format(s.ratio) }} [{{ "%.2f" | format(s.ratio_95[0]) }}, {{ "%.2f" | format(s.ratio_95[1]) }}]{% if s.mnist %}; on the {{ "{:,}".format(s.mnist.n) }} real MNIST test digits re-framed the EMNIST way it scores {{ s.mnist.interval | interval }}{% endif %}.{%- endmacro -%}
-""")
-
 
 # --------------------------------------------------------------------------- procedures
 def record_datasets(study, datasets: list[Dataset]) -> None:
@@ -105,7 +95,7 @@ def realism_table(statistics: dict) -> Table:
 
     rows = [[part, label, f"{syn:.3f}", f"{real:.3f}", fmt_difference(diff, unit)]
             for part, _, label, syn, real, diff, unit in stats_rows(statistics)]
-    return Table("Synthetic vs real EMNIST (same measurements on both; training images of the study's splits)",
+    return Table(WORDING.say("caption_realism"),
                  ["set", "statistic", "synthetic", "real", "difference"], rows)
 
 
@@ -137,8 +127,7 @@ def gap_table(rec: Record, n: int = 6) -> Table:
             rows.append([split, c, pct(syn[c]), pct(real[c]), f"{100 * (syn[c] - real[c]):+.1f}",
                          f"{stats['slant_mean']:+.1f}" if "slant_mean" in stats else "",
                          f"{100 * stats['aspect_mean']:+.0f}%" if "aspect_mean" in stats else ""])
-    return Table("Where synthetic training falls furthest behind real training (benchmarks/realism_check.py: per-class "
-                 "accuracy on the real held-out images; slant and aspect: synthetic minus real on the calibration part)",
+    return Table(WORDING.say("caption_gaps"),
                  ["split", "class", "synthetic-trained", "real-trained", "gap (points)", "slant (deg)", "aspect"], rows)
 
 
@@ -161,18 +150,20 @@ def rank_agreements(records: list[Record]) -> list:
     from the rank-agreement benchmark's record, and from the twins of the report's own sections when it has them."""
     from . import c04_regularisation_tuning as c04
     from . import c05_architectures as c05
+    from . import section_number
 
     out = []
     bench = analysis.named(records, NOTEBOOK, RANK_AGREEMENT)
     for what, ra in (bench.metrics["comparisons"].items() if bench else []):
-        where = f"{what} (benchmarks/rank_agreement.py, quick profile, {ra['n_train']:,} training images, seeds " \
-                f"{', '.join(map(str, ra['seeds']))})"
+        where = WORDING.say("benchmark_comparison", what=what, profile=bench.metrics.get("profile"),
+                            n_train=ra["n_train"], seeds=ra["seeds"])
         out.append(SHARED.finding("rank_agreement", ra=ra, what=where))
-    for nb, group, metric, what, ref in ((c05.NOTEBOOK, c05.GROUP, "test_accuracy", "architectures (section 5)", None),
-                                         (c04.NOTEBOOK, c04.ABLATION, "val_accuracy", "ablations (section 4)",
-                                          c04.BASELINE)):
-        ra = rank_agreement_of(records, nb, group, metric, ref)
+    for chapter, group, metric, ref in ((c05, c05.GROUP, "test_accuracy", None),
+                                        (c04, c04.ABLATION, "val_accuracy", c04.BASELINE)):
+        ra = rank_agreement_of(records, chapter.NOTEBOOK, group, metric, ref)
         if ra:
+            what = WORDING.say("twin_comparison", what=chapter.WORDING.say("twin_what"),
+                               section=section_number(chapter.NOTEBOOK))
             out.append(SHARED.finding("rank_agreement", ra=ra, what=what))
     return out
 
@@ -185,8 +176,7 @@ def rank_table(rec: Record) -> Table:
         synthetic = sorted(ra["variants"], key=lambda v: -ra["synthetic"][v])
         rows += [[what, v, pct(ra["real"][v]), pct(ra["synthetic"][v]), str(real.index(v) + 1),
                   str(synthetic.index(v) + 1)] for v in real]
-    return Table("The same comparisons on real and on synthetic EMNIST (benchmarks/rank_agreement.py: same sizes, "
-                 "seeds and budget; architectures by test accuracy, ablations by validation accuracy)",
+    return Table(WORDING.say("caption_ranks"),
                  ["comparison", "variant", "real", "synthetic", "rank real", "rank synthetic"], rows)
 
 
@@ -198,8 +188,8 @@ def findings(records: list[Record]) -> Section:
     sec.setup = [WORDING.finding("data_setup")]
     rows = [[r.metrics.get("name", r.name), source_words(r.data), f"{r.metrics.get('train_size', 0):,}",
              f"{r.metrics.get('test_size', 0):,}", str(r.metrics.get("num_classes", ""))] for r in runs]
-    sec.tables.append(Table("Data sets as notebook 00 loads them (each section trains on a subset it states in its "
-                            "setup)", ["data set", "source", "train", "test", "outputs"], rows))
+    sec.tables.append(Table(WORDING.say("caption_datasets", notebook=NOTEBOOK[:2]),
+                            ["data set", "source", "train", "test", "outputs"], rows))
     real = [row[0] for row, r in zip(rows, runs) if not r.synthetic and r.data.source != "nist-pool"]
     pooled = [row[0] for row, r in zip(rows, runs) if r.data.source == "nist-pool"]
     synth = [row[0] for row, r in zip(rows, runs) if r.synthetic]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from .. import analysis, stats
 from ..conclusions import Section, Table, Wording, open_section, pair, pct, status_words, threats
+from ..recipe import Recipe
 from ..results import Record
 from .base import Chapter, TrainingBudget
 
 NOTEBOOK = "01_chollet_baselines"
-TITLE = "Chollet's baselines on MNIST and EMNIST letters"
-QUESTION = ("Do Chollet's dense net and convnet reproduce on MNIST, and is the convnet better than the dense net "
-            "there and on EMNIST letters?")
+WORDING = Wording.of(NOTEBOOK)  # templates/chapters/01_chollet_baselines.md.j2: title, question, captions, findings
+TITLE = WORDING.say("title")
+QUESTION = WORDING.say("question")
 MNIST, LETTERS = "mnist", "letters"  # the comparison groups: one per data set
-GROUP_LABELS = {MNIST: "MNIST", LETTERS: "EMNIST letters"}
 CONVNET, DENSE = "chollet_convnet", "chollet_dense"
 # Published reference numbers (literature, not results of this project).
 BOOK = {DENSE: (0.978, "Chollet, Deep Learning with Python (2017), ch. 2"),
@@ -20,15 +20,13 @@ BOOK = {DENSE: (0.978, "Chollet, Deep Learning with Python (2017), ch. 2"),
 REPRODUCTION_TOLERANCE = 0.005
 BOOK_EPOCHS = 5  # the book trains both nets for 5 epochs on all 60,000 digits
 
-WORDING = Wording("""
-{%- import "findings.md.j2" as f -%}
-{%- macro reproduction(model, mean, book, source, within, tolerance) -%}On the full real MNIST, {{ model }} scored {{ mean | pct(2) }} against the book's {{ book | pct }} ({{ source }}): {{ "reproduced" if within else "NOT reproduced" }} within {{ "%.1f" | format(100 * tolerance) }} points.{%- endmacro -%}
-{%- macro not_comparable(model, mean, book, synthetic) -%}On MNIST, {{ model }} scored {{ mean | pct(2) }}; not comparable with the book's {{ book | pct }} ({{ "synthetic digits" if synthetic else "a reduced budget or subset" }}; benchmarks/reproduce_chollet.py runs the book's full setting).{%- endmacro -%}
-{%- macro between_tasks(c, seed) -%}{{ f.verdict(c) }} (independent test sets: two-proportion z-test, seed {{ seed }}).{%- endmacro -%}
-{%- macro tasks_threat() -%}MNIST and EMNIST letters differ in classes (10 vs 26), framing and source; the letters comparison is between tasks, not models.{%- endmacro -%}
-""")
+# --------------------------------------------------------------------------- procedures
+def recipes(model_names: list[str], cfg) -> list[Recipe]:
+    """One recipe per model of ``model_names``, each trained with ``cfg`` (Chollet's optimizer and budget)."""
+    return [Recipe(name, name, train=cfg) for name in model_names]
 
 
+# --------------------------------------------------------------------------- findings
 def _reproduction(model: str, runs: list[Record]):
     ref, source = BOOK[model]
     r = runs[0]
@@ -49,7 +47,7 @@ def findings(records: list[Record]) -> Section:
     order = sorted(dict.fromkeys(r.group for r in runs), key=lambda g: (g != MNIST, g))
     groups = {g: analysis.group_runs(runs, NOTEBOOK, g) for g in order}
     for g, by_model in groups.items():
-        label = GROUP_LABELS.get(g, g)
+        label = WORDING.say("data_label", group=g)
         for model, rs in by_model.items():
             acc = (analysis.accuracy_with_interval(rs[0]) if len(rs) == 1 else
                    stats.fmt_interval(analysis.interval(rs, "test_accuracy")))
@@ -57,19 +55,20 @@ def findings(records: list[Record]) -> Section:
             rows.append([label, model, acc, pct(book[0]) if book and g == MNIST else "",
                          status_words(analysis.status(rs))])
         if CONVNET in by_model and DENSE in by_model:
-            c = analysis.compare(by_model[CONVNET], by_model[DENSE], f"Chollet's convnet on {label}",
-                                 f"his dense net on {label}")
+            c = analysis.compare(by_model[CONVNET], by_model[DENSE], WORDING.say("convnet_on", data=label),
+                                 WORDING.say("dense_on", data=label))
             sec.comparisons.append(c)
             sec.conclusions.append(pair(c, (CONVNET, by_model[CONVNET]), (DENSE, by_model[DENSE])))
-    sec.tables.append(Table("Test accuracy (95% interval)", ["data", "model", "test accuracy", "book", "convergence"],
-                            rows))
+    sec.tables.append(Table(WORDING.say("caption_accuracy"),
+                            ["data", "model", "test accuracy", "book", "convergence"], rows))
     mnist = groups.get(MNIST, {})
     sec.conclusions += [_reproduction(model, mnist[model]) for model in BOOK if mnist.get(model)]
     letters = groups.get(LETTERS, {})
     if CONVNET in letters and CONVNET in mnist:
         a, b = letters[CONVNET][0], mnist[CONVNET][0]
+        on = {g: WORDING.say("the_convnet_on", data=WORDING.say("data_label", group=g)) for g in (LETTERS, MNIST)}
         c = stats.two_proportions(a.metric("test_accuracy"), a.metric("test_n"), b.metric("test_accuracy"),
-                                  b.metric("test_n"), "the convnet on EMNIST letters", "the convnet on MNIST")
+                                  b.metric("test_n"), on[LETTERS], on[MNIST])
         sec.comparisons.append(c)
         sec.conclusions.append(WORDING.finding("between_tasks", c=c, seed=a.seed))
     sec.threats = threats(runs, [WORDING.finding("tasks_threat")])

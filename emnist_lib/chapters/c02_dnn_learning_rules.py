@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,32 +21,25 @@ from ..conclusions import (
     status_words,
     threats,
 )
+from ..convergence import Status
 from ..dataset import Dataset
-from ..results import Record
+from ..recipe import Change, Recipe
+from ..results import Record, RecordKey
 from .base import Chapter, TrainingBudget, trains
 
 NOTEBOOK = "02_dnn_learning_rules"
-TITLE = "DNN learning rules"
-QUESTION = ("Which learning rules (activation, learning rate, optimizer, schedule, initialisation, batch norm, "
-            "dropout, L1/L2) change what a multilayer perceptron learns on EMNIST balanced?")
+WORDING = Wording.of(NOTEBOOK)  # templates/chapters/02_dnn_learning_rules.md.j2: title, question, captions, findings
+TITLE = WORDING.say("title")
+QUESTION = WORDING.say("question")
 BEST_MLP = "best_mlp"  # the selected setting, read by notebooks 03 and 08
+SELECTED_MLP = RecordKey(NOTEBOOK, name=BEST_MLP)
 TUNING = "optimizer_tuning"  # the learning-rate grid of each optimizer, on a tuning part set apart
 TUNING_VALIDATION = 0.2  # of the tuning part: its own validation split picks each optimizer's rate
-# The sweeps: (group, reference variant or None for "the best", table caption). Each group's first
-# variant is its reference.
-GROUPS = (("activation", "relu", "Activation functions"), ("learning_rate", "lr=0.1", "Learning rates (SGD with momentum)"),
-          ("optimizer", "adam", "Optimizers, each at its own tuned learning rate"), ("schedule", "cosine", "Learning-rate schedules"),
-          ("initialisation", "glorot_uniform", "Weight initialisation"),
-          ("regularisation", "baseline", "Batch norm, dropout, L1/L2"))
-
-WORDING = Wording("""
-{%- import "findings.md.j2" as f -%}
-{%- macro lead(label, ref, best) -%}{{ label }}{% if ref %} (reference {{ ref.variant }}: {{ ref.interval | interval }}){% endif %}: {% if best %}best {{ best.variant }} ({{ best.interval | interval }}).{% else %}no run trained.{% endif %}{%- endmacro -%}
-{%- macro selected(name, accuracy, converged) -%}Selected for notebooks 03 and 08: {{ name }} (highest mean validation accuracy {{ "among converged settings" if converged else "of all settings: NONE converged within its budget" }}, {{ accuracy | pct }}).{%- endmacro -%}
-{%- macro shared_reference_threat() -%}The sweeps share their reference runs (ReLU, Glorot-uniform, Adam at 1e-3, cosine schedule, no regularisation: one MLP; the optimizer sweep runs Adam at its own tuned rate): each sweep is its own family, its error rate controlled within it, not across sweeps.{%- endmacro -%}
-{%- macro selection_threat() -%}Validation accuracy on a stratified split of the training data picks settings; test accuracy is never used to select.{%- endmacro -%}
-""")
-
+# The sweeps: (group, reference variant or None for "the best", table caption from the wording). Each
+# group's first variant is its reference.
+GROUPS = tuple((group, reference, WORDING.say("caption_sweep", group=group)) for group, reference in (
+    ("activation", "relu"), ("learning_rate", "lr=0.1"), ("optimizer", "adam"), ("schedule", "cosine"),
+    ("initialisation", "glorot_uniform"), ("regularisation", "baseline")))
 
 # --------------------------------------------------------------------------- procedures
 def check(params: dict) -> list[str]:
@@ -64,86 +58,91 @@ def check(params: dict) -> list[str]:
 
 
 @trains
-def tune_learning_rates(study, tuning: Dataset, grid: dict[str, list[float]], base_cfg, base_kwargs: dict,
-                        seed: int, n_main: int) -> dict[str, float]:
-    """Each optimizer's learning rate, chosen on images set apart from the comparison (``tuning``): one run per
-    rate of its grid, judged on the tuning part's own validation split; recorded as :data:`TUNING`. The runs
-    take as many optimizer steps as the comparison's (``n_main`` training images): more epochs of fewer images,
-    the same batch, so the rate is tuned for the schedule it will run."""
-    from dataclasses import replace
+def tune_learning_rates(study, tuning: Dataset, grid: dict[str, list[float]], baseline: Recipe, seed: int,
+                        n_main: int) -> dict[str, float]:
+    """Each optimizer's learning rate, chosen on images set apart from the comparison (``tuning``): one run of the
+    ``baseline`` MLP per rate of its grid, judged on the tuning part's own validation split; recorded in group
+    :data:`TUNING`. The runs take as many optimizer steps as the comparison's (``n_main`` training images): more
+    epochs of fewer images, the same batch, so the rate is tuned for the schedule it will run."""
+    from ..study import run_recipes, validation_scores
 
-    from ..study import fit_metrics
-    from ..training import train
-
+    cfg = baseline.train
     n_tune = round(len(tuning.y_train) * (1 - TUNING_VALIDATION))
-    epochs = max(1, round(base_cfg.epochs * n_main * (1 - base_cfg.validation_fraction) / n_tune))
+    epochs = max(1, round(cfg.epochs * n_main * (1 - cfg.validation_fraction) / n_tune))
+    candidates = [baseline.changed(f"{optimizer} lr={lr}", Change(train={
+        "optimizer": optimizer, "learning_rate": lr, "epochs": epochs, "validation_fraction": TUNING_VALIDATION}))
+        for optimizer, rates in grid.items() for lr in rates]
+    runs = run_recipes(study, tuning, candidates, [seed], TUNING, score=validation_scores,
+                       extra=lambda r, s: {"optimizer": r.train.optimizer, "learning_rate": r.train.learning_rate})
     chosen = {}
     for optimizer, rates in grid.items():
-        scores = {}
-        for lr in rates:
-            cfg = replace(base_cfg, optimizer=optimizer, learning_rate=lr, seed=seed, epochs=epochs,
-                          validation_fraction=TUNING_VALIDATION)
-            res = train("mlp", tuning.x_train, tuning.y_train, tuning.num_classes, cfg, base_kwargs, verbose=0)
-            metrics = fit_metrics(res)
-            study.record(f"{TUNING}__{optimizer}__lr{lr}", tuning, metrics, result=res, seed=seed, group=TUNING,
-                         variant=f"{optimizer} lr={lr}", config={"model": "mlp", "model_kwargs": base_kwargs,
-                                                                 "train": {"optimizer": optimizer, "learning_rate": lr}},
-                         extra={"optimizer": optimizer, "learning_rate": lr})
-            if res.convergence["status"] != "did_not_train":
-                scores[lr] = metrics["val_accuracy"]
+        scores = {run.recipe.train.learning_rate: run.metrics["val_accuracy"] for run in runs
+                  if run.recipe.train.optimizer == optimizer and run.status != Status.DID_NOT_TRAIN}
         chosen[optimizer] = max(scores, key=scores.get) if scores else rates[0]
         print(f"{optimizer}: learning rate {chosen[optimizer]:g} "
               f"({', '.join(f'{lr:g}: {100 * v:.1f}%' for lr, v in scores.items()) or 'none trained'})")
     return chosen
 
 
-def sweeps(activations: list[str], learning_rates: list[float], epochs: int,
-           tuned: dict[str, float] | None = None) -> dict[str, dict]:
-    """Every sweep's variants, each a change from the baseline MLP (ReLU, Glorot-uniform, Adam at 1e-3, cosine
-    schedule, no regularisation): ``{group: {variant: {"model_kwargs", "train"}}}``. The optimizers each run at
-    their ``tuned`` learning rate (:func:`tune_learning_rates`), so none is judged at another's rate."""
+def sweeps(baseline: Recipe, activations: list[str], learning_rates: list[float],
+           tuned: dict[str, float] | None = None) -> dict[str, list[Recipe]]:
+    """Every sweep's recipes, each one change from the ``baseline`` MLP (ReLU, Glorot-uniform, Adam at 1e-3, cosine
+    schedule, no regularisation): ``{group: [recipe, ...]}``, the group's reference first. The optimizers each run
+    at their ``tuned`` learning rate (:func:`tune_learning_rates`), so none is judged at another's rate."""
     tuned = tuned or {}
-    optimizers = {opt: {"train": {"optimizer": opt, "learning_rate": tuned.get(opt, default)}}
-                  for opt, default in (("adam", 1e-3), ("sgd", 0.01), ("sgd_momentum", 0.01), ("rmsprop", 1e-3))}
-    return {
-        "activation": {a: {"model_kwargs": {"activation": a}} for a in ["relu", *[a for a in activations if a != "relu"]]},
-        "learning_rate": {f"lr={lr}": {"train": {"optimizer": "sgd_momentum", "learning_rate": lr}}
+    epochs = baseline.train.epochs
+    changes = {
+        "activation": {a: Change({"activation": a}) for a in ["relu", *[a for a in activations if a != "relu"]]},
+        "learning_rate": {f"lr={lr}": Change(train={"optimizer": "sgd_momentum", "learning_rate": lr})
                           for lr in learning_rates},
-        "optimizer": optimizers,
-        "schedule": {"cosine": {}, "constant": {"train": {"schedule": "constant"}},
-                     "step": {"train": {"schedule": "step", "step_epochs": max(1, epochs // 3)}}},
-        "initialisation": {"glorot_uniform": {}, "he_normal": {"model_kwargs": {"initializer": "he_normal"}},
-                           "lecun_normal": {"model_kwargs": {"initializer": "lecun_normal"}}},
-        "regularisation": {"baseline": {}, "batch_norm": {"model_kwargs": {"batch_norm": True}},
-                           "dropout=0.2": {"model_kwargs": {"dropout": 0.2}}, "l2=1e-4": {"model_kwargs": {"l2": 1e-4}},
-                           "l1=1e-5": {"model_kwargs": {"l1": 1e-5}},
-                           "batch_norm+dropout": {"model_kwargs": {"batch_norm": True, "dropout": 0.2}}},
+        "optimizer": {opt: Change(train={"optimizer": opt, "learning_rate": tuned.get(opt, default)})
+                      for opt, default in (("adam", 1e-3), ("sgd", 0.01), ("sgd_momentum", 0.01), ("rmsprop", 1e-3))},
+        "schedule": {"cosine": Change(), "constant": Change(train={"schedule": "constant"}),
+                     "step": Change(train={"schedule": "step", "step_epochs": max(1, epochs // 3)})},
+        "initialisation": {"glorot_uniform": Change(), "he_normal": Change({"initializer": "he_normal"}),
+                           "lecun_normal": Change({"initializer": "lecun_normal"})},
+        "regularisation": {"baseline": Change(), "batch_norm": Change({"batch_norm": True}),
+                           "dropout=0.2": Change({"dropout": 0.2}), "l2=1e-4": Change({"l2": 1e-4}),
+                           "l1=1e-5": Change({"l1": 1e-5}), "batch_norm+dropout": Change({"batch_norm": True, "dropout": 0.2})},
     }
+    return {group: [baseline.changed(name, change) for name, change in variants.items()]
+            for group, variants in changes.items()}
 
 
-def pick_best(records: list[Record], notebook: str, metric: str, groups: list[str]) -> dict:
-    """The converged variant with the highest mean ``metric`` over seeds among ``notebook``'s
-    ``groups``: ``{"from": "<group>__<variant>", "metrics": {metric: mean, "seeds": [...]}, "config",
-    "converged"}``. When nothing converged (a smoke budget) the best of all is taken, with a
-    warning and ``converged: False``: a selection, never a claim."""
+@dataclass(frozen=True)
+class Selection:
+    """A chapter's selected recipe: the winner's ``recipe`` (named ``<group>__<variant>``), its mean ``metric``
+    over ``seeds``, and whether it was chosen among converged settings only."""
+
+    recipe: Recipe
+    metric: str
+    mean: float
+    seeds: list[int]
+    converged: bool
+    seed: int  # the seed of the run whose config the selection records
+
+
+def pick_best(records: list[Record], notebook: str, metric: str, groups: list[str]) -> Selection:
+    """The converged variant with the highest mean ``metric`` over seeds among ``notebook``'s ``groups``. When
+    nothing converged (a smoke budget) the best of all is taken, with a warning and ``converged=False``: a
+    selection, never a claim."""
     candidates = [(f"{g}__{v}", runs) for g in groups for v, runs in analysis.group_runs(records, notebook, g).items()]
     if not candidates:
         raise ValueError(f"{notebook}: no records in groups {groups}; run the sweeps first")
-    pool = [(n, rs) for n, rs in candidates if analysis.status(rs) == "converged"]
+    pool = [(n, rs) for n, rs in candidates if analysis.status(rs) == Status.CONVERGED]
     if not pool:
         warnings.warn(f"{notebook}: no setting converged within its budget; selecting among unconverged runs",
                       stacklevel=2)
     name, runs = max(pool or candidates, key=lambda c: float(np.mean(analysis.values(c[1], metric))))
-    return {"from": name, "metrics": {metric: float(np.mean(analysis.values(runs, metric))),
-                                      "seeds": [r.seed for r in runs]},
-            "config": runs[0].config, "converged": bool(pool)}
+    return Selection(runs[0].recipe.changed(name, origin=name), metric,
+                     float(np.mean(analysis.values(runs, metric))), [r.seed for r in runs], bool(pool), runs[0].seed)
 
 
-def select_mlp(study, ds, groups: list[str]) -> dict:
-    """Record the best converged setting by mean validation accuracy (:data:`BEST_MLP`); returns it."""
+def select_mlp(study, ds, groups: list[str]) -> Selection:
+    """Record the best converged setting by mean validation accuracy (:data:`SELECTED_MLP`); returns it."""
     best = pick_best(study.records(), study.notebook, "val_accuracy", groups)
-    study.record(BEST_MLP, ds, best["metrics"], config=best["config"],
-                 extra={"from": best["from"], "converged": best["converged"]})
+    study.record(BEST_MLP, ds, {best.metric: best.mean, "seeds": best.seeds}, config=best.recipe.config(best.seed),
+                 extra={"from": best.recipe.origin, "converged": best.converged})
     return best
 
 
@@ -159,13 +158,11 @@ def tuning_table(runs: list[Record]) -> Table:
     for r in runs:
         o, lr = r.extra["optimizer"], float(r.extra["learning_rate"])
         edge = r is best[o] and len(grids[o]) > 1 and lr in (min(grids[o]), max(grids[o]))
-        rows.append([o, f"{lr:g}" + (" (chosen; at the edge of its grid: the best rate may lie beyond it)" if edge
-                                     else " (chosen)" if r is best[o] else ""),
+        rows.append([o, f"{lr:g}" + WORDING.say("rate_note", chosen=r is best[o], edge=edge),
                      pct(r.metric("val_accuracy")), status_words(r.status)])
-    return Table(f"Learning rate of each optimizer, chosen on a tuning part set apart from the comparison "
-                 f"({runs[0].data.n_train:,} images, seed {runs[0].seed}; validation accuracy on its own "
-                 f"{100 * TUNING_VALIDATION:.0f}% split; one seed: differences of a point or two are noise)", ["optimizer", "learning rate", "validation accuracy",
-                                                           "convergence"], rows)
+    caption = WORDING.say("caption_tuning", n_train=runs[0].data.n_train, seeds=sorted({r.seed for r in runs}),
+                          validation=TUNING_VALIDATION)
+    return Table(caption, ["optimizer", "learning rate", "validation accuracy", "convergence"], rows)
 
 
 def findings(records: list[Record]) -> Section:

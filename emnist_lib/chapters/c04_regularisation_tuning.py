@@ -3,8 +3,6 @@ and the cross-validation that selects the CNN chapter 08 trains."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-
 from .. import analysis, plots, stats
 from ..conclusions import (
     Section,
@@ -18,96 +16,75 @@ from ..conclusions import (
     status_words,
     threats,
 )
+from ..convergence import Status
 from ..dataset import Dataset
-from ..results import Record
+from ..recipe import Change, Recipe
+from ..results import Record, RecordKey
 from .base import Chapter, TrainingBudget, trains
 
 NOTEBOOK = "04_regularisation_tuning"
-TITLE = "Regularisation, ablations and cross-validated tuning"
-QUESTION = ("Which regularisers and training choices change a small CNN's validation accuracy, and which "
-            "configuration does cross-validation select?")
+WORDING = Wording.of(NOTEBOOK)  # templates/chapters/04_regularisation_tuning.md.j2: title, question, captions, findings
+TITLE = WORDING.say("title")
+QUESTION = WORDING.say("question")
 ABLATION, CV, SEARCH = "ablation", "cv", "search"  # groups (and the search's summary record)
 BASELINE = "baseline"
 SEARCH_BEST = "search_best"  # the search's best trial, as a cross-validation candidate
 BEST_CNN = "best_cnn"  # the selected configuration, read by chapter 08
+SELECTED_CNN = RecordKey(NOTEBOOK, name=BEST_CNN)
+BASELINE_CV = RecordKey(NOTEBOOK, group=CV, variant=BASELINE)  # the baseline's cross-validation, read by chapter 08
 # Early stopping gets the baseline's budget (the same maximum epochs: a controlled comparison), with this
-# patience; a room of more epochs would compare budgets, not early stopping.
-EARLY_STOPPING_ROOM = 1
+# patience; more epochs for it would compare budgets, not early stopping.
 EARLY_STOPPING_PATIENCE = 2
-
-WORDING = Wording("""
-{%- import "findings.md.j2" as f -%}
-{%- macro baseline(ref) -%}Baseline CNN: {{ ref.interval | interval }} validation accuracy ({{ f.status(ref.status) }}).{%- endmacro -%}
-{%- macro cross_validation(c) -%}Cross-validation (selection evidence on the training data the candidates were chosen on, so a candidate picked on it, such as the search's best, starts with a winner's-curse advantage; the selected setting is tested on held-out images in the final evaluation): {{ f.verdict(c) }}.{%- endmacro -%}
-{%- macro search(complete, pruned, curve) -%}Search: {{ complete + pruned }} trials ({{ pruned }} pruned early, counted with the best accuracy they reached); the expected best validation accuracy grows from {{ curve.mean[0] | pct }} (sd {{ "%.1f" | format(100 * curve.sd[0]) }} points) with one trial to {{ curve.mean[-1] | pct }} (sd {{ "%.1f" | format(100 * curve.sd[-1]) }}) with {{ curve.mean | length }} (figure search_expected_max); its best trial joined the cross-validation.{%- endmacro -%}
-{%- macro selected(name, k, converged, against) -%}Selected for notebook 08: {{ name }} (highest mean {{ k }}-fold accuracy{{ " among converged candidates" if converged else "; NO candidate converged within its budget" }}{% if against %}; against the baseline: {{ f.verdict(against) }}{% endif %}).{%- endmacro -%}
-{%- macro early_stopping_idle(name, epochs, patience, seeds) -%}Early stopping (patience {{ patience }}) ended none of its runs within the baseline's {{ epochs }} epochs ({{ seeds }} seeds): the {{ name }} runs trained exactly as the baseline's, so they are not compared.{%- endmacro -%}
-{%- macro one_factor_threat() -%}One factor at a time from one baseline: interactions between factors are not measured.{%- endmacro -%}
-""")
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """The baseline CNN every ablation changes one thing of: builder, its kwargs, its training."""
-
-    model: str
-    model_kwargs: dict
-    cfg: object  # a training.TrainConfig (not imported here: findings need no TensorFlow)
-
-    def candidate(self, name: str, change: dict, seed: int) -> dict:
-        """A cross-validation candidate: this baseline with ``change`` (``model_kwargs``/``train``)."""
-        return {"name": name, "model": self.model, "model_kwargs": {**self.model_kwargs, **change.get("model_kwargs", {})},
-                "train": {**asdict(replace(self.cfg, **change.get("train", {}))), "seed": seed}}
-
 
 def check(params: dict) -> list[str]:
     """Problems with this chapter's parameters, before anything trains: the baseline is among the ablations run,
     and every ablation named exists."""
-    names, known = params.get("ablation_names", []), ablations(1)
+    names, known = params.get("ablation_names", []), changes(1)
     out = [] if BASELINE in names else [f"ablation_names {names}: the declared reference {BASELINE!r} is not among them"]
     unknown = [n for n in names if n not in known]
     return out + ([f"ablation_names: unknown {', '.join(unknown)} (known: {', '.join(known)})"] if unknown else [])
 
 
-def baseline_kwargs(filters: list[int]) -> dict:
-    """The baseline CNN: 3x3 convolutions with ``filters`` channels, max pooling, a 128-unit head."""
-    return {"filters": filters, "kernel_size": 3, "pooling": "max", "dense_units": 128}
+def baseline(filters: list[int], cfg) -> Recipe:
+    """The baseline CNN every ablation changes one thing of: 3x3 convolutions with ``filters`` channels, max
+    pooling, a 128-unit head, trained with ``cfg``."""
+    return Recipe(BASELINE, "cnn", {"filters": filters, "kernel_size": 3, "pooling": "max", "dense_units": 128}, cfg)
 
 
-def ablations(epochs: int) -> dict[str, dict]:
-    """Every ablation: one change from the baseline (``model_kwargs`` or ``train``)."""
+def changes(epochs: int) -> dict[str, Change]:
+    """Every ablation: one change from the baseline (its model settings or its training)."""
     return {
-        BASELINE: {}, "init=he_normal": {"model_kwargs": {"initializer": "he_normal"}},
-        "activation=elu": {"model_kwargs": {"activation": "elu"}}, "activation=gelu": {"model_kwargs": {"activation": "gelu"}},
-        "optimizer=sgd_momentum": {"train": {"optimizer": "sgd_momentum", "learning_rate": 0.01}},
-        "optimizer=rmsprop": {"train": {"optimizer": "rmsprop"}}, "batch_norm": {"model_kwargs": {"batch_norm": True}},
-        "augmentation": {"train": {"augment": True}}, "l2=1e-4": {"model_kwargs": {"l2": 1e-4}},
-        "l1=1e-5": {"model_kwargs": {"l1": 1e-5}}, "dropout=0.3": {"model_kwargs": {"dropout": 0.3}},
-        "early_stopping": {"train": {"epochs": EARLY_STOPPING_ROOM * epochs, "early_stopping": EARLY_STOPPING_PATIENCE}},
-        "pooling=average": {"model_kwargs": {"pooling": "average"}}, "pooling=strided": {"model_kwargs": {"pooling": "strided"}},
-        "schedule=constant": {"train": {"schedule": "constant"}},
-        "schedule=step": {"train": {"schedule": "step", "step_epochs": max(1, epochs // 3)}}}
+        BASELINE: Change(), "init=he_normal": Change({"initializer": "he_normal"}),
+        "activation=elu": Change({"activation": "elu"}), "activation=gelu": Change({"activation": "gelu"}),
+        "optimizer=sgd_momentum": Change(train={"optimizer": "sgd_momentum", "learning_rate": 0.01}),
+        "optimizer=rmsprop": Change(train={"optimizer": "rmsprop"}), "batch_norm": Change({"batch_norm": True}),
+        "augmentation": Change(train={"augment": True}), "l2=1e-4": Change({"l2": 1e-4}),
+        "l1=1e-5": Change({"l1": 1e-5}), "dropout=0.3": Change({"dropout": 0.3}),
+        "early_stopping": Change(train={"early_stopping": EARLY_STOPPING_PATIENCE}),
+        "pooling=average": Change({"pooling": "average"}), "pooling=strided": Change({"pooling": "strided"}),
+        "schedule=constant": Change(train={"schedule": "constant"}),
+        "schedule=step": Change(train={"schedule": "step", "step_epochs": max(1, epochs // 3)})}
 
 
-def epochs_for(train: dict, epochs: int) -> int:
-    """The epochs a selected setting trains for at a budget of ``epochs``: early stopping keeps its room."""
-    return EARLY_STOPPING_ROOM * epochs if train.get("early_stopping") else epochs
+def ablations(reference: Recipe) -> dict[str, Recipe]:
+    """Every ablation of ``reference`` (the baseline) as a recipe, by name."""
+    return {name: reference.changed(name, change) for name, change in changes(reference.train.epochs).items()}
 
 
 # --------------------------------------------------------------------------- procedures
 @trains
-def run_search(study, ds: Dataset, space: str, n_trials: int, baseline: Baseline, seed: int) -> dict:
+def run_search(study, ds: Dataset, space: str, n_trials: int, reference: Recipe, seed: int) -> Recipe:
     """An Optuna search of ``space`` at the baseline's budget (:mod:`emnist_lib.search`), on a
     seeded validation split of the training set, in a fresh journal file under the output folder.
 
     Records every finished trial (``search__trial<N>``, group ``search``) and ``search``
     (counts, best trial, importances, expected best accuracy against the number of trials),
     saves the optimization history and the expected-best curve, and returns the best trial as
-    a candidate for :func:`select_by_cv` (name :data:`SEARCH_BEST`).
+    a recipe for :func:`select_by_cv` (name :data:`SEARCH_BEST`, trained over ``reference``'s settings).
     """
     from .. import search
 
-    cfg = baseline.cfg
+    cfg = reference.train
     folder = study.output_dir / "search"
     path = search.journal_path(folder, study.notebook)
     path.unlink(missing_ok=True)  # a notebook run is a fresh search; the CLI resumes instead
@@ -115,7 +92,7 @@ def run_search(study, ds: Dataset, space: str, n_trials: int, baseline: Baseline
     x_tr, y_tr, x_val, y_val = ds.validation_split(0.1, seed=seed)
     data = search.SearchData(x_tr, y_tr, x_val, y_val, ds.num_classes, ds.provenance)
     budget = search.Budget(epochs=cfg.epochs, batch_size=cfg.batch_size or 128, seed=seed)
-    fixed = {k: v for k, v in baseline.model_kwargs.items() if k in ("filters", "kernel_size", "dense_units")}
+    fixed = {k: v for k, v in reference.model_settings.items() if k in ("filters", "kernel_size", "dense_units")}
     summary = search.run_worker(study.notebook, space, data, n_trials, storage, budget, seed=seed, fixed_model=fixed)
     s = search.create_or_load(study.notebook, space, storage, seed)
     for t in s.get_trials(deepcopy=False):
@@ -138,51 +115,45 @@ def run_search(study, ds: Dataset, space: str, n_trials: int, baseline: Baseline
         importance = search.importances(s)
     except (RuntimeError, ValueError, ZeroDivisionError):  # too few complete trials to tell
         importance = {}
-    best = search.best_setup(s)
+    best = search.best_recipe(s, SEARCH_BEST, base=cfg)
     study.record(SEARCH, ds, {**summary, "expected_max": curve, "importances": importance, "epochs_budget": cfg.epochs},
                  config={"space": space, "trials": n_trials, "sampler": "TPE", "pruner": "median",
-                         "model": best["model"], "model_kwargs": best["model_kwargs"], "train": best["train"]},
-                 seed=seed)
+                         **best.config(seed)}, seed=seed)
     study.save_figure(plots.search_history(search.history(s), f"Search of the {space.upper()} ({n_trials} trials)",
                                            ds.is_synthetic), "search_history")
     study.save_figure(plots.expected_max_curve(curve, "Expected best validation accuracy vs trials",
                                                ds.is_synthetic), "search_expected_max")
-    return {"name": SEARCH_BEST, "model": best["model"], "model_kwargs": best["model_kwargs"], "train": best["train"]}
+    return best
 
 
-def cv_candidates(records: list[Record], notebook: str, baseline: Baseline, ablations_: dict, n_best: int,
-                  seed: int, extra: list[dict] = ()) -> list[dict]:
+def cv_candidates(records: list[Record], notebook: str, ablations_: dict[str, Recipe], n_best: int,
+                  extra: list[Recipe] = ()) -> list[Recipe]:
     """The baseline, the ``n_best`` best converged ablations (mean validation accuracy over seeds) and
-    the ``extra`` candidates (the search's best), each as a full configuration."""
+    the ``extra`` recipes (the search's best)."""
     runs = analysis.group_runs(records, notebook, ABLATION)
-    ranked = [s.variant for s in analysis.summarise(runs, "val_accuracy") if s.status == "converged"]
+    ranked = [s.variant for s in analysis.summarise(runs, "val_accuracy") if s.status == Status.CONVERGED]
     chosen = list(dict.fromkeys([BASELINE, *[v for v in ranked if v != BASELINE][:n_best]]))
-    out = [baseline.candidate(n, ablations_[n], seed) for n in chosen]
-    return out + [{**c, "train": {**asdict(replace(baseline.cfg, **c["train"])), "seed": seed}} for c in extra]
+    return [ablations_[n] for n in chosen] + list(extra)
 
 
 @trains
-def select_by_cv(study, ds: Dataset, baseline: Baseline, ablations_: dict, *, n_best: int, k: int, seed: int,
-                 extra: list[dict] = ()):
+def select_by_cv(study, ds: Dataset, ablations_: dict[str, Recipe], *, n_best: int, k: int, seed: int,
+                 extra: list[Recipe] = ()):
     """k-fold cross-validation of :func:`cv_candidates`; records ``cv__<name>`` (fold accuracies,
     convergence) and :data:`BEST_CNN` (the converged candidate with the highest mean; the best of
     all, marked, when none converged). Returns ``(table, best_name)``."""
     from ..training import cross_validate
 
-    candidates = cv_candidates(study.records(), study.notebook, baseline, ablations_, n_best, seed, extra)
+    candidates = cv_candidates(study.records(), study.notebook, ablations_, n_best, extra)
     table = cross_validate(candidates, ds.x_train, ds.y_train, ds.num_classes, k=k, seed=seed)
     rows = table.to_dict("records")  # sorted by mean accuracy
     for row in rows:
-        cand = next(c for c in candidates if c["name"] == row["name"])
         study.record(f"{CV}__{row['name']}", ds, {"folds": row["folds"], "mean": row["mean"], "std": row["std"]},
-                     config={"k": k, "model": cand["model"], "model_kwargs": cand["model_kwargs"], "train": cand["train"]},
-                     seed=seed, group=CV, variant=row["name"], convergence=row["convergence"],
-                     extra={"convergence_per_fold": row["statuses"]})
-    converged = [r for r in rows if r["convergence"]["status"] == "converged"]
+                     config={"k": k, **row["recipe"].config(seed)}, seed=seed, group=CV, variant=row["name"],
+                     convergence=row["convergence"], extra={"convergence_per_fold": row["statuses"]})
+    converged = [r for r in rows if r["convergence"].status == Status.CONVERGED]
     best = (converged or rows)[0]
-    cand = next(c for c in candidates if c["name"] == best["name"])
-    study.record(BEST_CNN, ds, {"cv_mean": best["mean"], "cv_std": best["std"]},
-                 config={"model": cand["model"], "model_kwargs": cand["model_kwargs"], "train": cand["train"]},
+    study.record(BEST_CNN, ds, {"cv_mean": best["mean"], "cv_std": best["std"]}, config=best["recipe"].config(seed),
                  extra={"from": best["name"], "k": k, "converged": bool(converged)})
     return table, best["name"]
 
@@ -197,10 +168,10 @@ def search_table(rec: Record) -> Table:
              for k, v in (m.get("best_params") or {}).items()]
     ranked = sorted((m.get("importances") or {}).items(), key=lambda kv: -kv[1])
     rows += [[f"importance: {k}", f"{v:.2f}"] for k, v in ranked[:5]]
-    n = m["complete"] + m["pruned"]
-    return Table(f"Optuna search of the {rec.config['space'].upper()} (TPE sampler, median pruning; importances: "
-                 f"optuna.importance, fANOVA, from {n} trials over {len(m.get('best_params') or {})} parameters: "
-                 "a description of this search, not evidence about the parameters)", ["", "value"], rows)
+    caption = WORDING.say("caption_search", space=rec.config["space"], sampler=rec.config.get("sampler"),
+                          pruner=rec.config.get("pruner"), n_trials=m["complete"] + m["pruned"],
+                          n_params=len(m.get("best_params") or {}))
+    return Table(caption, ["", "value"], rows)
 
 
 def _cv(sec: Section, records: list[Record]) -> dict[str, object]:
@@ -215,9 +186,8 @@ def _cv(sec: Section, records: list[Record]) -> dict[str, object]:
     comps = {v: stats.corrected_resampled_t(folds[v], folds[BASELINE], n - n // k, n // k, v, BASELINE,
                                             family_size=len(others)) for v in others if BASELINE in folds}
     rows = [[r.variant, stats.fmt_interval(stats.mean_ci(folds[r.variant])), status_words(r.status)] for r in cv]
-    sec.tables.append(Table(f"{k}-fold cross-validation of the strongest settings (selection evidence; fold "
-                            "accuracy with a plain t-interval over folds, narrower than the corrected test's)", ["setting", "fold accuracy, mean [95% CI]",
-                                                                       "convergence"], rows))
+    sec.tables.append(Table(WORDING.say("caption_cv", k=k), ["setting", "fold accuracy, mean [95% CI]", "convergence"],
+                            rows))
     sec.comparisons += analysis.in_family(list(comps.values()), "cross-validation")
     sec.conclusions += [WORDING.finding("cross_validation", c=c) for c in comps.values()]
     return comps
@@ -234,8 +204,7 @@ def _idle_early_stopping(by_variant: dict[str, list[Record]]):
     seeds, best weights kept either way): drop them from the family, where they would be a comparison of the
     baseline with itself, and say so."""
     for name, rs in list(by_variant.items()):
-        stops = [r.config.get("train", {}).get("early_stopping") if isinstance(r.config.get("train"), dict) else None
-                 for r in rs]
+        stops = [r.recipe.train.early_stopping if r.recipe.train else None for r in rs]
         if name == BASELINE or not rs or not all(stops):
             continue
         if not any(r.convergence and r.convergence.early_stopped for r in rs):
@@ -252,15 +221,15 @@ def findings(records: list[Record]) -> Section:
     by_variant = analysis.group_runs(runs, NOTEBOOK, ABLATION)
     idle = _idle_early_stopping(by_variant)
     fam = analysis.compare_family(by_variant, "val_accuracy", BASELINE if BASELINE in by_variant else None)
-    sec.tables.append(family_table("Controlled ablations from one baseline CNN", fam, "validation accuracy"))
+    sec.tables.append(family_table(WORDING.say("caption_ablations"), fam, "validation accuracy"))
     sec.comparisons += fam.comparisons
     ref = fam.summary(BASELINE)
     if ref:
         sec.conclusions.append(WORDING.finding("baseline", ref=ref))
-    sec.conclusions += family_findings(fam, "the baseline")
+    sec.conclusions += family_findings(fam, WORDING.say("reference_name"))
     if idle:
         sec.conclusions.append(idle)
-    rank_agreement_findings(sec, records, NOTEBOOK, ABLATION, "val_accuracy", "ablations", BASELINE)
+    rank_agreement_findings(sec, records, NOTEBOOK, ABLATION, "val_accuracy", WORDING.say("twin_what"), BASELINE)
     comps = _cv(sec, records)
     found = analysis.named(records, NOTEBOOK, SEARCH)
     if found:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
-
 import numpy as np
 
 from .. import analysis, stats
 from ..conclusions import Section, Table, Wording, budget_check_findings, open_section, pair, status_words, threats
 from ..convergence import CHANCE_MARGIN
 from ..dataset import Dataset
+from ..recipe import Recipe
 from ..results import Record
 from .base import Chapter, TrainingBudget, trains
 
 NOTEBOOK = "06_blur_robustness"
-TITLE = "Robustness to blur"
-QUESTION = ("How much accuracy does box blur cost a CNN trained on clean images, and does training on blurred "
-            "images recover it?")
+WORDING = Wording.of(NOTEBOOK)  # templates/chapters/06_blur_robustness.md.j2: title, question, caption, findings
+TITLE = WORDING.say("title")
+QUESTION = WORDING.say("question")
 GROUP = "blur"
 CLEAN = "clean"
 
@@ -36,60 +35,51 @@ def correct_key(kernel: int) -> str:
     return f"test_correct_blur_{kernel}"
 
 
-WORDING = Wording("""
-{%- import "findings.md.j2" as f -%}
-{%- macro headline(worst, worst_kernel, helped, same) -%}
-{%- if worst and worst.direction < 0 %}Blur costs the clean-trained model up to {{ worst.diff | points }} (kernel-{{ worst_kernel }} test images). {% endif -%}
-Training on blurred images is detectably better at {{ helped | join(", ") if helped else "no blur level" }}{% if same %}; no detectable difference at {{ same | join(", ") }}{% endif %}.
-{%- endmacro -%}
-{%- macro near_chance(levels, chance) -%}Near chance by design: {% for n in levels %}at {{ n.level }} the clean-trained model scores {{ n.clean | pct }} (chance {{ chance | pct }}) and the best model on it, trained on {{ n.best }}, {{ n.best_accuracy | pct }}{{ "; " if not loop.last }}{% endfor %}. A box kernel this wide on a 28x28 image averages the stroke away (see the blur-levels figure), so accuracy near chance there is the finding, not a training failure.{%- endmacro -%}
-{%- macro one_recipe_threat() -%}One architecture (the training recipe of this notebook); blur is a box filter applied after the EMNIST conversion.{%- endmacro -%}
-""")
-
-
 # --------------------------------------------------------------------------- procedures
+def recipes(model: str, cfg, levels: list[int]) -> list[Recipe]:
+    """One recipe per training blur level (0: clean images): ``model`` trained with ``cfg`` on images box-blurred
+    with that kernel (recorded as the run's ``train_blur``)."""
+    return [Recipe(variant(k), model, train=cfg, condition={"train_blur": k}) for k in levels]
+
+
 @trains
-def blur_runs(study, ds: Dataset, model: str, cfg, levels: list[int], seeds: list[int], group: str = GROUP) -> np.ndarray:
-    """Train on each blur level (0 = clean) with every seed, score on every blur level of the same
-    test images; record ``<group>__<level>__seed<k>`` (a budget check passes its own group and a longer ``cfg``).
-    Returns the seed-mean accuracy matrix (rows: training blur, columns: test blur)."""
-    from ..study import fit_metrics, test_metrics
+def blur_runs(study, ds: Dataset, model: str, cfg, levels: list[int], seeds: list[int],
+              check_seeds: list[int] = ()) -> np.ndarray:
+    """Train on each blur level (0 = clean) with every seed, score on every blur level of the same test images
+    (the seed loop records ``blur__<variant>__seed<k>``; ``check_seeds``: its budget check). Returns the
+    seed-mean accuracy matrix (rows: training blur, columns: test blur)."""
+    from ..study import fit_metrics, run_recipes, test_metrics
     from ..training import train
     from ..transforms import box_blur
 
     train_sets = {k: box_blur(ds.x_train, k) if k else ds.x_train for k in levels}
     test_sets = {k: box_blur(ds.x_test, k) if k else ds.x_test for k in levels}
+
+    def fit(recipe: Recipe, seed: int):
+        return train(recipe.model, train_sets[recipe.condition["train_blur"]], ds.y_train, ds.num_classes,
+                     recipe.run_config(seed), recipe.model_settings, verbose=0)
+
+    def score(result, recipe: Recipe, seed: int) -> dict:
+        metrics = fit_metrics(result)
+        for t in levels:
+            m = test_metrics(result.model, test_sets[t], ds.y_test, ds.class_names, prefix="test")
+            metrics.update({accuracy_key(t): m["test_accuracy"], correct_key(t): m["test_correct"], "test_n": m["test_n"]})
+        return metrics
+
+    runs = run_recipes(study, ds, recipes(model, cfg, levels), seeds, GROUP, score=score, fit=fit,
+                       check_seeds=check_seeds)
     matrix = np.zeros((len(levels), len(levels)))
-    for i, k in enumerate(levels):
-        for seed in seeds:
-            res = train(model, train_sets[k], ds.y_train, ds.num_classes, replace(cfg, seed=seed), verbose=0)
-            metrics = fit_metrics(res)
-            for j, t in enumerate(levels):
-                m = test_metrics(res.model, test_sets[t], ds.y_test, ds.class_names, prefix="test")
-                metrics.update({accuracy_key(t): m["test_accuracy"], correct_key(t): m["test_correct"],
-                                "test_n": m["test_n"]})
-                matrix[i, j] += m["test_accuracy"] / len(seeds)
-            study.record(f"{group}__{k}__seed{seed}", ds, metrics, result=res, seed=seed, group=group,
-                         variant=variant(k), config={"model": model, "train_blur": k,
-                                                     "train": asdict(replace(cfg, seed=seed))})
-            print(f"trained on {variant(k)}, seed {seed}: " + " ".join(
-                f"{metrics[accuracy_key(t)]:.3f}" for t in levels) + f"; {res.convergence['status']}", flush=True)
+    for run in runs:
+        i = levels.index(run.recipe.condition["train_blur"])
+        matrix[i] += [run.metrics[accuracy_key(t)] / len(seeds) for t in levels]
     return matrix
-
-
-@trains
-def budget_check(study, ds: Dataset, model: str, cfg, levels: list[int], seeds: list[int], factor: int = 2):
-    """``seeds`` of :func:`blur_runs` trained again at ``factor`` times the budget (the section's budget check)."""
-    if seeds:
-        blur_runs(study, ds, model, replace(cfg, epochs=factor * cfg.epochs), levels, seeds,
-                  group=analysis.budget_group(GROUP, factor))
 
 
 # --------------------------------------------------------------------------- findings
 def blur_drop(clean: list[Record], kernel: int, family_size: int = 1) -> stats.Comparison:
     """The clean-trained recipe on blurred vs clean test images: the same seeds and the same images, paired."""
-    return analysis.compare(clean, clean, f"the clean-trained model on kernel-{kernel} test images",
-                            "the same model on clean test images", metric=accuracy_key(kernel),
+    return analysis.compare(clean, clean, WORDING.say("drop_blurred", kernel=kernel),
+                            WORDING.say("drop_clean"), metric=accuracy_key(kernel),
                             family_size=family_size, metric_b=accuracy_key(0))
 
 
@@ -116,18 +106,18 @@ def findings(records: list[Record]) -> Section:
     levels = _levels(runs)
     rows = [[name] + [stats.fmt_interval(analysis.interval(rs, accuracy_key(t))) for t in levels]
             + [status_words(analysis.status(rs))] for name, rs in by_variant.items()]
-    sec.tables.append(Table("Test accuracy, mean [95% CI] over seeds: trained on (rows) and tested on (columns)",
+    sec.tables.append(Table(WORDING.say("caption_accuracy"),
                             ["trained on"] + [variant(t) for t in levels] + ["convergence"], rows))
     clean = by_variant.get(CLEAN)
     if clean:
         blurred = [t for t in levels if t]
         drops = analysis.in_family([blur_drop(clean, t, len(blurred)) for t in blurred], "drops")
         trained = [t for t in blurred if variant(t) in by_variant]
-        recover = [analysis.compare(by_variant[variant(t)], clean, f"training at {variant(t)}",
-                                    "training on clean images", accuracy_key(t), family_size=len(trained))
+        recover = [analysis.compare(by_variant[variant(t)], clean, WORDING.say("trained_at", level=variant(t)),
+                                    WORDING.say("trained_clean"), accuracy_key(t), family_size=len(trained))
                    for t in trained]
         for c, t in zip(recover, trained):
-            c.test = f"{c.test}, tested at {variant(t)}"
+            c.test = WORDING.say("tested_at", test=c.test, level=variant(t))
         analysis.in_family(recover, "recovery")
         sec.comparisons += drops + recover
         sec.conclusions += [pair(c, (CLEAN, clean)) for c in drops]
@@ -141,8 +131,8 @@ def findings(records: list[Record]) -> Section:
     if near:
         sec.conclusions.append(WORDING.finding("near_chance", levels=near, chance=chance))
     for t in [t for t in levels if t and variant(t) in by_variant]:  # each claim "trained at k vs clean, at k"
-        budget_check_findings(sec, records, NOTEBOOK, GROUP, accuracy_key(t),
-                              f"training at {variant(t)} against clean, tested at {variant(t)}", [CLEAN, variant(t)])
+        budget_check_findings(sec, records, NOTEBOOK, GROUP, accuracy_key(t), WORDING.say("check_what", level=variant(t)),
+                              [CLEAN, variant(t)])
     sec.threats = threats(runs, [WORDING.finding("one_recipe_threat")])
     return sec
 
