@@ -5,6 +5,8 @@ PYTHON3 ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python
 PROFILE ?= quick
+# EXECUTOR: where the runs execute: inline (default), local, local:N, or a Dask scheduler tcp://HOST:PORT
+EXECUTOR ?=
 REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 STAMP   := $(VENV)/.installed-$(REQ_HASH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -30,9 +32,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" tests
 
-## make report: run the study (PROFILE=smoke|quick|full) and build report/.
+## make report: run the study (PROFILE=smoke|quick|full, EXECUTOR=inline|local:N|tcp://...) and build report/.
 report: $(STAMP)
-	$(PY) -m emnist_lib report --profile $(PROFILE)
+	$(PY) -m emnist_lib report --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR))
 
 notebooks: $(STAMP)
 	$(PY) -m emnist_lib notebooks

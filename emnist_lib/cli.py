@@ -103,7 +103,7 @@ def cmd_report(args) -> int:
     from .runner import run_profile
 
     return run_profile(args.profile, notebooks=args.notebooks, verbose=args.verbose,
-                       timeout=args.cell_timeout, dry_run=args.dry_run)
+                       timeout=args.cell_timeout, dry_run=args.dry_run, executor=args.executor)
 
 
 def cmd_refresh(args) -> int:
@@ -241,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--dry-run", action="store_true",
                         help="every notebook's code path with the profile's settings at a tiny size, into "
                              "build/dry-run-<profile> (a code check, not results)")
+    report.add_argument("--executor", default=None,
+                        help="where the runs execute: inline (default), local, local:N (worker processes here), or a "
+                             "Dask scheduler address tcp://HOST:PORT (docs/DESIGN.md, 'Parallel runs')")
     report.set_defaults(func=cmd_report)
 
     srch = groups.add_parser("search", help="one search worker: run trials of a shared Optuna study until it has N")

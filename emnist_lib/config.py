@@ -17,6 +17,8 @@ Environment variables:
     ``1`` makes ``source="auto"`` never try the network.
 ``EMNIST_SHARED_DATA``
     Optional folder with real sample files (used by tests; skipped if absent).
+``EMNIST_EXECUTOR``, ``EMNIST_THREADS``
+    Where the seed loop's runs execute and TensorFlow's threads per run (:mod:`emnist_lib.executors`).
 ``EMNIST_PROGRESS``
     ``0`` hides progress bars (the report runner and ``make test`` set it, so executed
     notebooks hold results, not bars); otherwise they show, as widgets in JupyterLab.
@@ -61,6 +63,18 @@ def model_cache_dir() -> Path:
 def offline() -> bool:
     """True when ``EMNIST_OFFLINE`` asks ``auto`` never to touch the network."""
     return os.environ.get("EMNIST_OFFLINE", "").lower() in {"1", "true", "yes"}
+
+
+def threads_per_run() -> int | None:
+    """TensorFlow's threads per run (``EMNIST_THREADS``, pinned by :mod:`emnist_lib.executors`); None: TensorFlow's
+    default (every core). Records state it (``hardware.threads``): the same seed gives the same numbers on the same
+    CPU model and thread count."""
+    value = os.environ.get("EMNIST_THREADS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"EMNIST_THREADS={value!r}: give a whole number of threads, 1 or more")
+    return int(value)
 
 
 def progress_enabled() -> bool:

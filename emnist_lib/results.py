@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import threads_per_run
 from .convergence import Convergence, Status
 from .fileio import write_text_atomic
 from .recipe import Recipe
@@ -117,7 +118,7 @@ def make_record(name: str, *, notebook: str, data: dict, config: dict, seed: int
         "name": name, "notebook": notebook, "data": data, "synthetic": data.get("source") == "synthetic",
         "config": config, "seed": seed, "metrics": metrics, "history": history or {},
         "wall_time_s": wall_time_s, "images_per_s": images_per_s, "versions": versions(),
-        "hardware": hardware(), "extra": extra or {},
+        "hardware": {**hardware(), "threads": threads_per_run() or "default"}, "extra": extra or {},
     }
     for key, value in (("group", group), ("variant", variant), ("budget", budget), ("convergence", convergence)):
         if value is not None:

@@ -13,6 +13,7 @@ partial executed notebook, and makes the run exit non-zero.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import math
 import os
@@ -195,12 +196,56 @@ def _clear_all_outputs(out: Path) -> None:
         _clear_outputs(out, nb)
 
 
+@contextlib.contextmanager
+def executor_for_kernels(name: str | None):
+    """Where the notebooks' runs execute (:mod:`emnist_lib.executors`), for the kernels papermill starts (they
+    inherit this process's environment). ``local:N`` starts one loopback Dask cluster for the whole profile, so its
+    workers stay warm across notebooks; an address is checked before anything runs; the threads per run default to 1
+    wherever runs share the machine. A bad name or an unreachable scheduler raises before any notebook starts."""
+    from . import executors
+
+    spec = executors.parse(name or os.environ.get("EMNIST_EXECUTOR"))
+    saved = {k: os.environ.get(k) for k in ("EMNIST_EXECUTOR", "EMNIST_THREADS")}
+    cluster = None
+    try:
+        if spec.kind != "inline":
+            os.environ.setdefault("EMNIST_THREADS", "1")
+            executors.threads_per_run()  # a bad EMNIST_THREADS, before anything starts
+        if spec.kind == "local":
+            cluster = executors.local_cluster(spec.workers)
+            os.environ["EMNIST_EXECUTOR"] = cluster.scheduler_address
+        elif spec.kind == "address":
+            executors.client(spec)  # reachable, or a clear error now
+            os.environ["EMNIST_EXECUTOR"] = spec.address
+        else:
+            os.environ["EMNIST_EXECUTOR"] = "inline"
+        yield spec
+    finally:
+        executors.close_all()
+        if cluster is not None:
+            cluster.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool = False,
-                timeout: int = 1800, dry_run: bool = False) -> int:
+                timeout: int = 1800, dry_run: bool = False, executor: str | None = None) -> int:
     """Execute the notebooks of ``profile`` in order and build the report. Returns an exit code.
 
     ``dry_run`` runs every notebook's code path with the profile's settings at a tiny size
-    (:func:`dry_run_params`) into ``build/dry-run-<profile>``: a check of the code, not results."""
+    (:func:`dry_run_params`) into ``build/dry-run-<profile>``: a check of the code, not results. ``executor``:
+    where the runs of each comparison execute (:func:`executor_for_kernels`)."""
+    with executor_for_kernels(executor) as spec:
+        if spec.kind != "inline":
+            print(f"[{profile}] runs execute on {spec} ({os.environ['EMNIST_EXECUTOR']}), "
+                  f"{os.environ['EMNIST_THREADS']} thread(s) per run", flush=True)
+        return _run_profile(profile, notebooks, verbose, timeout, dry_run)
+
+
+def _run_profile(profile: str, notebooks: list[str] | None, verbose: bool, timeout: int, dry_run: bool) -> int:
     import papermill as pm
 
     os.environ.setdefault("EMNIST_PROGRESS", "0")  # the kernels inherit it: executed notebooks hold no bars

@@ -10,6 +10,7 @@ module (:mod:`emnist_lib.chapters`); data sets at a profile's sizes come from
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,8 +108,10 @@ def start(notebook: str, output_dir: str = "", seed: int = 0) -> Study:
     """Seed, print versions/hardware/output folder, create figures/ and results/."""
     import keras
 
+    from .executors import current, pin_threads
     from .training import set_seed
 
+    pin_threads(config.threads_per_run())  # before TensorFlow's first operation in this kernel
     out = Path(output_dir) if output_dir else config.output_dir("smoke")
     study = Study(notebook, out.resolve(), seed)
     study.figures.mkdir(parents=True, exist_ok=True)
@@ -119,7 +122,8 @@ def start(notebook: str, output_dir: str = "", seed: int = 0) -> Study:
     print(f"{notebook}: seed {seed}; keras {v.get('keras')}, tensorflow "
           f"{v.get('tensorflow-cpu') or v.get('tensorflow')}, python {v['python']}")
     hw = results.hardware()
-    print(f"hardware: {hw['cpu']} ({hw['cores']} cores, {hw['isa']}, oneDNN {hw['onednn']}), GPUs: {hw['gpus'] or 'none'}")
+    print(f"hardware: {hw['cpu']} ({hw['cores']} cores, {hw['isa']}, oneDNN {hw['onednn']}), GPUs: {hw['gpus'] or 'none'}; "
+          f"runs: {current()}, threads per run {config.threads_per_run() or 'default'}")
     return study
 
 
@@ -166,6 +170,14 @@ class Run:
     metrics: dict
     path: Path
     group: str
+    fit: object = None  # how the run was trained: trains it again (a model-cache hit) when its model stayed elsewhere
+
+    def model(self):
+        """The run's trained model: kept in this process, or (from a worker) loaded back from the model cache by
+        training the recipe again (the same key, so the cache returns it)."""
+        if self.result.model is None:
+            self.result = self.fit(self.recipe, self.seed)
+        return self.result.model
 
     @property
     def status(self) -> Status:
@@ -236,7 +248,8 @@ def test_scores(ds: Dataset, x_test: np.ndarray | None = None, y_test: np.ndarra
 
 
 def run_recipes(study: Study, ds: Dataset, recipes: list[Recipe], seeds: list[int], group: str, *,
-                score=None, fit=None, extra=None, check_seeds: list[int] = (), factor: int = 2) -> Runs:
+                score=None, fit=None, extra=None, check_seeds: list[int] = (), factor: int = 2,
+                chain: bool = False) -> Runs:
     """The study's one seed loop: train every recipe with every seed, score it and record it.
 
     Each run is recorded as ``<group>__<recipe name>__seed<k>`` (variant: the recipe's name, config: the recipe
@@ -245,22 +258,27 @@ def run_recipes(study: Study, ds: Dataset, recipes: list[Recipe], seeds: list[in
     (default: :func:`emnist_lib.training.train` on ``ds``'s training images; a chapter that trains on other
     images, or applies a model without training (a :class:`Fitted`), passes its own); ``extra`` is a dict, or a
     function of ``(recipe, seed)``, recorded in each record's ``extra``. The seed sets weights, data order and
-    the validation split; the data set stays the same. Seeds run outer, recipes inner, so a chapter's recipes
-    of one seed may build on each other (transfer, then fine-tuning). Prints one line per run and a progress bar.
+    the validation split; the data set stays the same. Runs execute where ``EMNIST_EXECUTOR`` says
+    (:mod:`emnist_lib.executors`: here, in local worker processes, or on a cluster) and are recorded here, in a
+    fixed order (seeds outer, recipes inner), whatever ran them. ``chain``: the recipes of one seed build on each
+    other (chapter 07: fine-tuning goes on from the frozen run), so each seed's recipes run in order, in one task.
+    Prints one line per run and a progress bar.
 
     ``check_seeds``: the budget check of a headline comparison -- those seeds trained again at ``factor`` times
     each recipe's epochs (:meth:`Recipe.longer`), recorded under ``analysis.budget_group(group, factor)``.
     Returns the main runs."""
     from .analysis import budget_group
 
-    runs = _loop(study, ds, recipes, list(seeds), group, score, fit, extra)
+    runs = _loop(study, ds, recipes, list(seeds), group, score, fit, extra, chain)
     if check_seeds:
         _loop(study, ds, [r.longer(factor) for r in recipes], list(check_seeds), budget_group(group, factor), score,
-              fit, extra)
+              fit, extra, chain)
     return runs
 
 
-def _loop(study: Study, ds: Dataset, recipes: list[Recipe], seeds: list[int], group: str, score, fit, extra) -> Runs:
+def _loop(study: Study, ds: Dataset, recipes: list[Recipe], seeds: list[int], group: str, score, fit, extra,
+          chain: bool = False) -> Runs:
+    from . import executors
     from .training import train
 
     def default_fit(recipe: Recipe, seed: int):
@@ -271,28 +289,47 @@ def _loop(study: Study, ds: Dataset, recipes: list[Recipe], seeds: list[int], gr
     names = [r.name for r in recipes]
     if len(set(names)) != len(names):
         raise ValueError(f"{group}: two recipes share a name ({', '.join(names)}): each run's record is named by it")
-    out = []
+    spec = executors.current()
+    portable = spec.kind != "inline"  # results cross a process boundary: without their model
+    # One task per run; a chain (chapter 07: fine-tuning goes on from the frozen run) is one task per seed.
+    tasks = [(seed, recipes) for seed in seeds] if chain else [(seed, [r]) for seed in seeds for r in recipes]
     bar = config.progress(total=len(recipes) * len(seeds), desc=group, unit="run")
-    for seed in seeds:
-        for recipe in recipes:
-            bar.set_postfix_str(f"{recipe.name}, seed {seed}")
-            result = fit(recipe, seed)
-            metrics = score(result, recipe, seed)
+    done = executors.run_tasks(
+        functools.partial(_execute, fit, score, portable), tasks,
+        [f"{group} {', '.join(r.name for r in rs)} seed {seed}" for seed, rs in tasks], spec,
+        on_done=lambda name: bar.update(len(recipes) if chain else 1))
+    bar.close()
+    out = []
+    for (seed, rs), outcomes in zip(tasks, done):
+        for recipe, (result, metrics) in zip(rs, outcomes):
             fitted = isinstance(result, Fitted)
             path = study.record(f"{group}__{recipe.name}__seed{seed}", ds, metrics,
                                 result=None if fitted else result, seed=seed, group=group, variant=recipe.name,
                                 config=recipe.config(seed if recipe.train is not None else None),
                                 extra=extra(recipe, seed) if callable(extra) else extra,
                                 convergence=result.convergence if fitted else None)
-            run = Run(recipe, seed, result, metrics, path, group)
+            run = Run(recipe, seed, result, metrics, path, group, fit)
             out.append(run)
             shown = ", ".join(f"{k} {v:.4f}" for k, v in run.row().items()
                               if isinstance(v, float) and k.endswith("accuracy") and "_top_k_" not in k)
             timing = "" if fitted else f"; {result.wall_time_s:.1f} s" + (" (cached)" if result.cache_hit else "")
             print(f"{group} {recipe.name} seed {seed}: {shown}; {run.status.value}{timing}", flush=True)
-            bar.update()
-    bar.close()
     return Runs(out, seeds)
+
+
+def _execute(fit, score, portable: bool, task) -> list[tuple]:
+    """One task of the seed loop, wherever it runs: train and score each recipe of ``task`` (``(seed, recipes)``),
+    in order. ``portable``: the results leave this process, so without their Keras model (:meth:`Run.model` gets
+    it back from the model cache)."""
+    from dataclasses import replace
+
+    seed, recipes = task
+    out = []
+    for recipe in recipes:
+        result = fit(recipe, seed)
+        metrics = score(result, recipe, seed)
+        out.append((replace(result, model=None) if portable else result, metrics))
+    return out
 
 
 def run_twin(study: Study, ds: Dataset, recipes: list[Recipe], seeds: list[int], group: str, **kwargs) -> Runs | None:

@@ -56,7 +56,22 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
+    _own_keras_rng(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def _own_keras_rng(seed: int) -> None:
+    """Give Keras a Python RNG of its own, seeded like the global one.
+
+    Keras draws the seed of every unseeded initializer and random layer from Python's global ``random``
+    (``keras.src.random.seed_generator.make_default_seed``). In a Dask worker another thread of the process (its
+    event loop: heartbeats, jitter) draws from that same generator while a run builds its model, so the same seed
+    gave other initial weights from run to run (tests/test_executors.py). A ``random.Random(seed)`` starts in the
+    state ``random.seed(seed)`` leaves the global one in, so Keras draws the same sequence as before, and no other
+    thread can take from it."""
+    from keras.src.random import seed_generator
+
+    seed_generator.python_random = random.Random(seed)
 
 
 def has_gpu() -> bool:

@@ -316,3 +316,28 @@ def test_a_plateau_on_too_few_images_to_show_it_is_not_called_converged():
 def test_without_per_image_records_the_verdict_says_which_test_it_used():
     v = convergence({"val_accuracy": [0.3, 0.5, 0.6, 0.7]}, 0.1, 4, n_val=1000)
     assert v.status == "budget_limited" and "independent proportions" in v.method
+
+
+def test_a_thread_drawing_from_pythons_random_does_not_change_a_runs_weights(toy):
+    """A Dask worker's event loop draws from Python's global random while a run builds its model; Keras' unseeded
+    initializers draw their seeds from there too. The run must not notice (training._own_keras_rng)."""
+    import random
+    import threading
+
+    x, y = toy
+    cfg = TrainConfig(epochs=1, batch_size=32, seed=3)
+    quiet = train("chollet_dense", x, y, 10, cfg, use_cache=False, verbose=0).model.get_weights()
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            random.random()
+
+    thread = threading.Thread(target=draw, daemon=True)
+    thread.start()
+    try:
+        busy = [train("chollet_dense", x, y, 10, cfg, use_cache=False, verbose=0).model.get_weights() for _ in range(2)]
+    finally:
+        stop.set()
+        thread.join()
+    assert all(np.array_equal(a, b) for weights in busy for a, b in zip(quiet, weights))

@@ -52,17 +52,17 @@ def blur_runs(study, ds: Dataset, model: str, cfg, levels: list[int], seeds: lis
     from ..training import train
     from ..transforms import box_blur
 
-    train_sets = {k: box_blur(ds.x_train, k) if k else ds.x_train for k in levels}
-    test_sets = {k: box_blur(ds.x_test, k) if k else ds.x_test for k in levels}
+    def blurred(x, k: int):  # where the run executes: a task carries the clean images only
+        return box_blur(x, k) if k else x
 
     def fit(recipe: Recipe, seed: int):
-        return train(recipe.model, train_sets[recipe.condition["train_blur"]], ds.y_train, ds.num_classes,
+        return train(recipe.model, blurred(ds.x_train, recipe.condition["train_blur"]), ds.y_train, ds.num_classes,
                      recipe.run_config(seed), recipe.model_settings, verbose=0)
 
     def score(result, recipe: Recipe, seed: int) -> dict:
         metrics = fit_metrics(result)
         for t in levels:
-            m = test_metrics(result.model, test_sets[t], ds.y_test, ds.class_names, prefix="test")
+            m = test_metrics(result.model, blurred(ds.x_test, t), ds.y_test, ds.class_names, prefix="test")
             metrics.update({accuracy_key(t): m["test_accuracy"], correct_key(t): m["test_correct"], "test_n": m["test_n"]})
         return metrics
 

@@ -57,7 +57,7 @@ def transfer_runs(study, sources: dict, letters: Dataset, target: Dataset, cfg, 
     ``fine_tune_layers`` unfrozen, at :data:`FINE_TUNE_LEARNING_RATE`), and the architecture from scratch."""
     from ..models import transfer
     from ..study import Fitted, fit_metrics, run_recipes, test_metrics
-    from ..training import fine_tune, train
+    from ..training import fine_tune, set_seed, train
 
     frozen: dict[int, object] = {}  # this seed's frozen run, which fine-tuning trains on
 
@@ -67,6 +67,7 @@ def transfer_runs(study, sources: dict, letters: Dataset, target: Dataset, cfg, 
             return Fitted(source.model, Convergence.not_trained("the letters model applied without training",
                                                                 "no training on the target"))
         if recipe.name == FROZEN:
+            set_seed(seed)  # the new head's initial weights: from the seed, whatever ran before in this process
             frozen[seed] = train(transfer(source.model, target.num_classes), target.x_train, target.y_train,
                                  cfg=recipe.run_config(seed), use_cache=False, verbose=0)
             return frozen[seed]
@@ -85,7 +86,7 @@ def transfer_runs(study, sources: dict, letters: Dataset, target: Dataset, cfg, 
                 "source_convergence": sources[seed].convergence.status.value}
 
     return run_recipes(study, target, recipes(cfg), seeds, GROUP, score=score, fit=fit, extra=extra,
-                       check_seeds=check_seeds)
+                       check_seeds=check_seeds, chain=True)
 
 
 @trains
@@ -96,13 +97,14 @@ def transfer_kfold(study, source_model, target: Dataset, cfg, k: int = 3, seed: 
 
     from ..models import transfer
     from ..study import accuracy_of
-    from ..training import train
+    from ..training import set_seed, train
 
     x, y = target.x_train, target.y_train
     rows, verdicts = [], {FROZEN: [], SCRATCH: []}
     run_cfg = replace(cfg, seed=seed)
     for fold, (tr, va) in enumerate(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y), 1):
         # Epoch selection on a validation split of the training folds; the held-out fold is only scored.
+        set_seed(seed)  # the new head's initial weights: from the seed, whatever ran before in this process
         frozen = train(transfer(source_model, target.num_classes), x[tr], y[tr], cfg=run_cfg, use_cache=False, verbose=0)
         scratch = train(SOURCE_MODEL, x[tr], y[tr], target.num_classes, run_cfg, verbose=0)
         verdicts[FROZEN].append(frozen.convergence)

@@ -61,15 +61,10 @@ def final_runs(study, ds: Dataset, recipes: list[Recipe], seeds: list[int], kept
     from ..evaluation import metrics_from_proba, predict_proba
     from ..study import fit_metrics, run_recipes
 
-    first = {}
-
     def score(result, recipe: Recipe, seed: int) -> dict:
         proba = predict_proba(result.model, ds.x_test)
         m = metrics_from_proba(proba, ds.y_test, ds.class_names)
-        main = recipe in recipes  # not the budget check's longer recipe
-        first_seed = seed == (seeds if main else check_seeds)[0]  # per class and confusion: its loop's first seed
-        if main and first_seed:
-            first[recipe.name] = (result, proba, m)
+        first_seed = seed == (seeds if recipe in recipes else check_seeds)[0]  # per class, confusion: its loop's first
         return {**fit_metrics(result), **{f"test_{k}": v for k, v in m.items()
                                           if first_seed or k not in ("per_class", "confusion")},
                 "test_correct": results.pack_correct(proba.argmax(1) == ds.y_test)}
@@ -78,6 +73,10 @@ def final_runs(study, ds: Dataset, recipes: list[Recipe], seeds: list[int], kept
         return {"from": recipe.origin, **({"baseline_recipe": True} if kept_baseline and recipe.name == CNN else {})}
 
     runs = run_recipes(study, ds, recipes, seeds, GROUP, score=score, extra=extra, check_seeds=check_seeds)
+    first = {}
+    for run in runs.first_seed():  # the figures' and the saved models' (its model here, or back from the cache)
+        proba = predict_proba(run.model(), ds.x_test)
+        first[run.recipe.name] = (run.result, proba, metrics_from_proba(proba, ds.y_test, ds.class_names))
     for recipe in recipes:
         if recipe.name not in saved:
             continue

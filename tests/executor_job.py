@@ -1,0 +1,25 @@
+"""A small comparison run through the seed loop, as a separate process (what tests/test_executors.py runs under
+each executor): ``python tests/executor_job.py OUTPUT_DIR [N_RECIPES]``. Where it runs comes from
+EMNIST_EXECUTOR, the threads per run from EMNIST_THREADS."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_chapters import toy_dataset  # noqa: E402
+
+from emnist_lib.recipe import Change, Recipe, TrainConfig  # noqa: E402
+from emnist_lib.study import run_recipes, start  # noqa: E402
+
+
+def main(out: str, n_recipes: int = 2) -> None:
+    study = start("01_chollet_baselines", out, 0)
+    base = Recipe("dense", "chollet_dense", train=TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3))
+    recipes = [base] + [base.changed(f"lr{i}", Change(train={"learning_rate": 1e-3 / (i + 1)})) for i in range(n_recipes - 1)]
+    runs = run_recipes(study, toy_dataset(n_per_class=60), recipes, [0, 1], "mnist", check_seeds=[1])
+    print("runs:", len(list(runs)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 2)
