@@ -5,7 +5,7 @@ PYTHON3 ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python
 PROFILE ?= quick
-# EXECUTOR: where the runs execute: inline (default), local, local:N, or a Dask scheduler tcp://HOST:PORT
+# EXECUTOR: where the runs execute: local (default: a worker process per core), local:N, inline, or a Dask scheduler tcp://HOST:PORT
 EXECUTOR ?=
 REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 STAMP   := $(VENV)/.installed-$(REQ_HASH)
@@ -32,7 +32,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" tests
 
-## make report: run the study (PROFILE=smoke|quick|full, EXECUTOR=inline|local:N|tcp://...) and build report/.
+## make report: run the study (PROFILE=smoke|quick|full, EXECUTOR=local|local:N|inline|tcp://...) and build report/.
 report: $(STAMP)
 	$(PY) -m emnist_lib report --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR))
 

@@ -242,8 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="every notebook's code path with the profile's settings at a tiny size, into "
                              "build/dry-run-<profile> (a code check, not results)")
     report.add_argument("--executor", default=None,
-                        help="where the runs execute: inline (default), local, local:N (worker processes here), or a "
-                             "Dask scheduler address tcp://HOST:PORT (docs/DESIGN.md, 'Parallel runs')")
+                        help="where the runs execute: local (default on 2 cores or more: a worker process per core), "
+                             "local:N, inline (in each notebook's process), or a Dask scheduler address tcp://HOST:PORT "
+                             "(docs/DESIGN.md, 'Parallel runs')")
     report.set_defaults(func=cmd_report)
 
     srch = groups.add_parser("search", help="one search worker: run trials of a shared Optuna study until it has N")

@@ -34,6 +34,10 @@ from .config import threads_per_run
 # other on a 2-core machine (per-step overhead, not arithmetic, bounds them); one per core.
 LOCAL_WORKERS = max(1, os.cpu_count() or 1)
 CONNECT_TIMEOUT_S = 5
+# What ``make report`` uses when no executor is named: local workers where there are two cores or more (the quick
+# profile: 10 min 58 s on local:2 against 14 min 37 s in process on a 2-core AMD EPYC, docs/BENCHMARKS.md), else
+# in process. A notebook run by itself (JupyterLab, nbval) runs in process unless EMNIST_EXECUTOR says otherwise.
+STUDY_DEFAULT = "local" if LOCAL_WORKERS > 1 else "inline"
 
 
 class ExecutorError(ValueError):

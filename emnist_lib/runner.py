@@ -199,12 +199,13 @@ def _clear_all_outputs(out: Path) -> None:
 @contextlib.contextmanager
 def executor_for_kernels(name: str | None):
     """Where the notebooks' runs execute (:mod:`emnist_lib.executors`), for the kernels papermill starts (they
-    inherit this process's environment). ``local:N`` starts one loopback Dask cluster for the whole profile, so its
+    inherit this process's environment; no name: :data:`~emnist_lib.executors.STUDY_DEFAULT`). ``local:N`` starts
+    one loopback Dask cluster for the whole profile, so its
     workers stay warm across notebooks; an address is checked before anything runs; the threads per run default to 1
     wherever runs share the machine. A bad name or an unreachable scheduler raises before any notebook starts."""
     from . import executors
 
-    spec = executors.parse(name or os.environ.get("EMNIST_EXECUTOR"))
+    spec = executors.parse(name or os.environ.get("EMNIST_EXECUTOR") or executors.STUDY_DEFAULT)
     saved = {k: os.environ.get(k) for k in ("EMNIST_EXECUTOR", "EMNIST_THREADS")}
     cluster = None
     try:
@@ -242,10 +243,11 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
         if spec.kind != "inline":
             print(f"[{profile}] runs execute on {spec} ({os.environ['EMNIST_EXECUTOR']}), "
                   f"{os.environ['EMNIST_THREADS']} thread(s) per run", flush=True)
-        return _run_profile(profile, notebooks, verbose, timeout, dry_run)
+        return _run_profile(profile, notebooks, verbose, timeout, dry_run, str(spec))
 
 
-def _run_profile(profile: str, notebooks: list[str] | None, verbose: bool, timeout: int, dry_run: bool) -> int:
+def _run_profile(profile: str, notebooks: list[str] | None, verbose: bool, timeout: int, dry_run: bool,
+                 executor: str = "inline") -> int:
     import papermill as pm
 
     os.environ.setdefault("EMNIST_PROGRESS", "0")  # the kernels inherit it: executed notebooks hold no bars
@@ -283,7 +285,7 @@ def _run_profile(profile: str, notebooks: list[str] | None, verbose: bool, timeo
     timings_path = out / "timings.json"
     known = json.loads(timings_path.read_text())["notebooks"] if timings_path.exists() else {}
     known.update(timings)
-    timings_path.write_text(json.dumps({"profile": profile, "notebooks": known,
+    timings_path.write_text(json.dumps({"profile": profile, "notebooks": known, "executor": executor,
                                         "total_s": round(sum(known.values()), 1)}, indent=1, sort_keys=True))
     from .report import build_report
 
