@@ -108,9 +108,9 @@ def _pin_plugin(threads: int):
             self.threads = threads
 
         def setup(self, worker):
-            # What Dask's nanny sets for its workers, here also for a worker started without one: the OpenMP/BLAS
-            # pools (read when first used) at the run's threads. Without it, runs on such workers differed in the
-            # last digits from run to run.
+            # What Dask's nanny sets for the workers it starts, also for a worker started without one (`dask worker
+            # --no-nanny`), so the two kinds run alike. (Runs on such workers once differed from run to run; the cause
+            # was Python's shared RNG, fixed in training._own_keras_rng, not these.)
             for key in ("EMNIST_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
                 os.environ[key] = str(self.threads)
             pin_threads(self.threads)

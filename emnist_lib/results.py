@@ -142,12 +142,17 @@ def unpack_correct(text: str, n: int) -> np.ndarray:
     return np.unpackbits(bits)[:n].astype(bool)
 
 
+def record_path(folder: str | Path, notebook: str, name: str) -> Path:
+    """Where the record ``name`` of ``notebook`` lives: ``folder/<notebook>__<name>.json`` (the name made file-safe)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return Path(folder) / f"{notebook}__{safe}.json"
+
+
 def write_record(folder: str | Path, record: dict) -> Path:
-    """Write ``record`` to ``folder/<notebook>__<name>.json`` atomically; returns the path."""
+    """Write ``record`` to :func:`record_path` atomically; returns the path."""
     if not record.get("name") or not record.get("notebook"):
         raise ValueError("a record needs a 'name' and a 'notebook'")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in record["name"])
-    path = Path(folder) / f"{record['notebook']}__{safe}.json"
+    path = record_path(folder, record["notebook"], record["name"])
     write_text_atomic(path, json.dumps(_clean(record), sort_keys=True, indent=1) + "\n")
     return path
 

@@ -85,8 +85,12 @@ class Study:
     def find(self, key: results.RecordKey) -> results.Record | None:
         """Another chapter's record that ``key`` names (notebooks share records, never variables); None when
         that notebook has not run."""
-        found = [r for r in self.records() if key.matches(r)]
-        return found[0] if found else None
+        if key.name is not None:  # a named record is one file
+            path = results.record_path(self.results, key.notebook, key.name)
+            found = [results.read_record(path)] if path.exists() else []
+        else:  # a run: read that notebook's records only
+            found = [results.read_record(p) for p in sorted(self.results.glob(f"{key.notebook}__*.json"))]
+        return next((r for r in found if key.matches(r)), None)
 
     def records(self) -> list[results.Record]:
         """Every record in this profile's results folder (all notebooks). This notebook's must be readable;
@@ -166,7 +170,7 @@ class Run:
 
     recipe: Recipe
     seed: int
-    result: object | None
+    result: object
     metrics: dict
     path: Path
     group: str
