@@ -120,7 +120,7 @@ def summarise(runs: dict[str, list[Record]], metric: str) -> list[VariantSummary
     return sorted(out, key=lambda s: -s.interval["mean"])
 
 
-COMPARABLE = (Status.CONVERGED, Status.BUDGET_LIMITED)  # did-not-train runs are never compared
+COMPARABLE = (Status.PLATEAU, Status.UNDETERMINED, Status.IMPROVING)  # did-not-train runs are never compared
 
 
 def two_recipes(runs_a: list[Record], runs_b: list[Record], name_a: str, name_b: str, metric: str = "test_accuracy",
@@ -146,7 +146,13 @@ def compare(runs_a: list[Record], runs_b: list[Record], name_a: str, name_b: str
             family_size: int = 1, metric_b: str | None = None) -> stats.Comparison:
     """The declared test of one claim: recipes over two or more common seeds (:func:`two_recipes`); with a
     single seed the claim can only be about the two trained models, so McNemar on their test images, the
-    names saying which seed (Bonferroni within a family either way)."""
+    names saying which seed (Bonferroni within a family either way). A recipe with a run that did not train is
+    not compared: the comparison says so and calls nothing (every chapter's claims go through here)."""
+    bad = [f"{name} did not train" for name, rs in ((name_a, runs_a), (name_b, runs_b))
+           if status(rs) == Status.DID_NOT_TRAIN]
+    if bad:
+        return stats.Comparison(name_a, name_b, "not compared", 0, float(np.mean(values(runs_a, metric)) -
+                                np.mean(values(runs_b, metric_b or metric))), None, excluded="; ".join(bad))
     common = sorted({r.seed for r in runs_a} & {r.seed for r in runs_b})
     if len(common) >= 2:
         return two_recipes(runs_a, runs_b, name_a, name_b, metric, family_size, metric_b)
@@ -154,9 +160,8 @@ def compare(runs_a: list[Record], runs_b: list[Record], name_a: str, name_b: str
         raise ValueError(f"{name_a} and {name_b} share no seed: nothing to compare")
     (a,), (b,) = [r for r in runs_a if r.seed == common[0]], [r for r in runs_b if r.seed == common[0]]
     keys_a, keys_b = scored_by(metric), scored_by(metric_b or metric)
-    c = stats.mcnemar_test(correct_vector(a, keys_a[0], keys_a[1]), correct_vector(b, keys_b[0], keys_b[1]),
-                           f"{name_a} (seed {a.seed})", f"{name_b} (seed {b.seed})")
-    return stats.bonferroni([c], family_size)[0] if family_size > 1 else c
+    return stats.mcnemar_test(correct_vector(a, keys_a[0], keys_a[1]), correct_vector(b, keys_b[0], keys_b[1]),
+                              f"{name_a} (seed {a.seed})", f"{name_b} (seed {b.seed})", family_size)
 
 
 def two_saved_models(run_a: Record, run_b: Record, name_a: str, name_b: str, correct_key: str = "test_correct",
@@ -182,8 +187,8 @@ class Family:
 
     @property
     def at_budget(self) -> list[VariantSummary]:
-        """Compared, but not shown to have stopped improving when their budget ended: findings at this budget."""
-        return [s for s in self.summaries if s.status == Status.BUDGET_LIMITED]
+        """Compared, but without a plateau shown (still improving or undetermined): findings at this budget."""
+        return [s for s in self.summaries if s.status in (Status.UNDETERMINED, Status.IMPROVING)]
 
     def best(self) -> VariantSummary | None:
         ok = [s for s in self.summaries if s.status in COMPARABLE]
@@ -226,7 +231,7 @@ def compare_family(runs: dict[str, list[Record]], metric: str, reference: str | 
 def unconverged(*variants: tuple[str, list[Record]]) -> list[tuple[str, str]]:
     """``(name, status)`` of the variants not converged (a model applied as is counts as fine):
     what a headline pair's sentence must warn about."""
-    return [(name, status(rs)) for name, rs in variants if status(rs) not in (Status.CONVERGED, Status.NOT_TRAINED)]
+    return [(name, status(rs)) for name, rs in variants if status(rs) not in (Status.PLATEAU, Status.NOT_TRAINED)]
 
 
 # --------------------------------------------------------------------------- synthetic vs real

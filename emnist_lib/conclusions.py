@@ -29,7 +29,7 @@ def environment() -> jinja2.Environment:
     """The Jinja environment of the report and of every finding (number filters, the chance margin)."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("emnist_lib", "templates"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(pct=pct, points=stats.fmt_points, bound=stats.fmt_bound, p=stats.fmt_p,
+    env.filters.update(pct=pct, points=stats.fmt_points, bound=stats.fmt_bound, bounds=stats.fmt_bounds, p=stats.fmt_p,
                        interval=stats.fmt_interval, unwrap=unwrap, words=number_words)
     env.globals.update(chance_margin_points=f"{100 * CHANCE_MARGIN:.0f}", alpha=stats.ALPHA)
     return env
@@ -196,9 +196,9 @@ def convergence_line(runs: list[Record]) -> list[Finding]:
     trained = [r for r in runs if r.convergence and r.status != Status.NOT_TRAINED]
     if not trained:
         return []
-    ok = sum(r.status == Status.CONVERGED for r in trained)
-    return [SHARED.finding("convergence_line", converged=ok, trained=len(trained),
-                           criterion=trained[0].convergence.criterion)]
+    counts = {s.value: sum(r.status == s for r in trained) for s in (Status.PLATEAU, Status.IMPROVING,
+                                                                       Status.UNDETERMINED)}
+    return [SHARED.finding("convergence_line", counts=counts, trained=len(trained))]
 
 
 def threats(runs: list[Record], extra: list[Finding] | None = None) -> list[Finding]:
@@ -234,7 +234,7 @@ def family_table(caption: str, fam: analysis.Family, label: str, extra_cols: Cal
         if extra_cols:
             row += extra_cols(s)
         rows.append(row)
-    headers = ["variant", f"{label}, mean [95% CI]", f"vs {fam.reference or 'reference'} (Bonferroni-adjusted p)", "convergence"]
+    headers = ["variant", f"{label}, mean [95% CI]", f"vs {fam.reference or 'reference'} (Bonferroni-adjusted p)", "plateau test"]
     return Table(caption, headers + (extra_headers or []), rows)
 
 
@@ -245,7 +245,8 @@ def family_findings(fam: analysis.Family, reference_label: str | None = None) ->
     out = [SHARED.finding(kind, comparisons=comps, ref=ref)
            for kind, comps in (("better", fam.by_direction(1)), ("worse", fam.by_direction(-1)),
                                ("same", fam.by_direction(0))) if comps]
-    out += [SHARED.finding(kind, summaries=fam.with_status(kind)) for kind in (Status.DID_NOT_TRAIN.value, Status.BUDGET_LIMITED.value)
+    out += [SHARED.finding(kind, summaries=fam.with_status(kind)) for kind in (Status.DID_NOT_TRAIN.value, Status.IMPROVING.value,
+                                                                             Status.UNDETERMINED.value)
             if fam.with_status(kind)]
     if not fam.comparisons and fam.reference is not None and not fam.excluded:
         out.append(SHARED.finding("only_reference", ref=ref))

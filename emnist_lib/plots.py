@@ -141,11 +141,11 @@ def interval_plot(summaries, heading: str, synthetic: bool, chance: float | None
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(summaries) + 1.4))
     for i, s in enumerate(reversed(summaries)):
         ci = s.interval
-        converged = s.status == Status.CONVERGED
+        converged = s.status == Status.PLATEAU
         err = None if ci["low"] is None else [[ci["mean"] - ci["low"]], [ci["high"] - ci["mean"]]]
         ax.errorbar(ci["mean"], i, xerr=err, fmt="o", capsize=3, color="tab:blue" if converged else "tab:gray",
                     markerfacecolor="tab:blue" if converged else "white")
-    labels = [s.variant + ("" if s.status == Status.CONVERGED else f" ({s.status.replace('_', ' ')})")
+    labels = [s.variant + ("" if s.status == Status.PLATEAU else f" ({s.status.replace('_', ' ')})")
               for s in reversed(summaries)]
     ax.set_yticks(range(len(summaries)), labels, fontsize=8)
     if chance is not None:

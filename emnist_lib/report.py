@@ -55,7 +55,7 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
         figures=_figures(out), timings=timings, first=records[0],
         criterion=trained[0].convergence.criterion if trained else "", n_records=len(records),
         n_tests=sum(len(s.comparisons) for s in sections), n_families=_families(sections), margin=stats.EQUIVALENCE_MARGIN,
-        n_trained=len(trained), n_converged=sum(r.status == Status.CONVERGED for r in trained),
+        n_trained=len(trained), n_converged=sum(r.status == Status.PLATEAU for r in trained),
         budget_checks=_budget_checks(sections), tested=_tested_sections(records))
     return re.sub(r"\n{3,}", "\n\n", text), sections
 

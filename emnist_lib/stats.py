@@ -85,6 +85,9 @@ class Comparison:
     tost_low: float | None = None  # the 90% interval TOST judges (both one-sided tests at ALPHA)
     tost_high: float | None = None
     family: str | None = None  # the family of claims it is adjusted within (None: a claim on its own)
+    se: float | None = None  # the standard error of ``diff`` the test used
+    df: float | None = None  # its degrees of freedom (t-based tests)
+    excluded: str | None = None  # why the two were not compared (one of them did not train)
 
     @property
     def p_decisive(self) -> float | None:
@@ -133,39 +136,37 @@ def paired_test(a: Sequence[float], b: Sequence[float], name_a: str = "A", name_
 
 
 def mcnemar_test(correct_a: Sequence[bool], correct_b: Sequence[bool], name_a: str = "A",
-                 name_b: str = "B") -> Comparison:
-    """McNemar's test (statsmodels) for two models scored on the same test images.
+                 name_b: str = "B", family_size: int = 1) -> Comparison:
+    """McNemar's exact test for two models scored on the same test images (``correct_a[i]``: model A got image
+    ``i`` right), within a family of ``family_size`` claims.
 
-    ``correct_a[i]`` says whether model A got image ``i`` right. Exact binomial test
-    when fewer than 25 images are discordant, chi-square with continuity correction
-    otherwise. ``diff`` is A's accuracy minus B's accuracy."""
+    Of the ``d`` images the two models disagree on, A gets ``b`` right; under no difference ``b`` is
+    Binomial(d, 1/2) (the exact test, statsmodels' ``mcnemar(exact=True)``). ``diff`` is A's accuracy minus B's,
+    ``d/n (2 pi - 1)`` for the share ``pi`` of disagreements A wins; its interval is the Clopper-Pearson interval
+    of ``pi`` at level 1 - ALPHA/m mapped onto it (conditional on ``d``), the inversion of the same exact test,
+    so the interval excludes zero exactly when the Bonferroni-adjusted p-value is below ALPHA."""
     from statsmodels.stats.contingency_tables import mcnemar
+    from statsmodels.stats.proportion import proportion_confint
 
     ca, cb = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
     if ca.shape != cb.shape or ca.ndim != 1 or ca.size == 0:
         raise ValueError(f"mcnemar_test needs two equally long non-empty 1-d sequences, got {ca.shape} and {cb.shape}")
     only_a, only_b = int(np.sum(ca & ~cb)), int(np.sum(~ca & cb))
     table = [[int(np.sum(ca & cb)), only_a], [only_b, int(np.sum(~ca & ~cb))]]
-    exact = only_a + only_b < 25
-    p = 1.0 if only_a + only_b == 0 else float(mcnemar(table, exact=exact, correction=True).pvalue)
-    kind = "exact" if exact else "chi-square"
-    n, diff = int(ca.size), float(ca.mean() - cb.mean())
-    se = math.sqrt(max(only_a + only_b - (only_a - only_b) ** 2 / n, 0.0)) / n  # paired proportions (Wald)
-    z = _z(1 - ALPHA / 2)
-    low, high = (diff - z * se, diff + z * se) if se > 0 else (None, None)
-    return Comparison(name_a, name_b, f"McNemar ({kind}) on {n} test images", n, diff, p, low, high)
-
-
-def two_proportions(acc_a: float, n_a: int, acc_b: float, n_b: int, name_a: str = "A",
-                    name_b: str = "B") -> Comparison:
-    """Two accuracies on different (independent) test sets: two-proportion z-test (statsmodels)."""
-    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
-
-    k = [round(acc_a * n_a), round(acc_b * n_b)]
-    _, p = proportions_ztest(k, [n_a, n_b])
-    low, high = confint_proportions_2indep(k[0], n_a, k[1], n_b, method="wald")
-    return Comparison(name_a, name_b, f"two-proportion z-test ({n_a} and {n_b} test images)", n_a + n_b,
-                      float(acc_a - acc_b), float(p), float(low), float(high))
+    d, n, m = only_a + only_b, int(ca.size), family_size
+    diff = float(ca.mean() - cb.mean())
+    test = f"McNemar (exact) on {n:,} test images, {d:,} discordant"
+    if d == 0:
+        return Comparison(name_a, name_b, test, n, diff, 1.0, p_adjusted=1.0 if m > 1 else None,
+                          correction=f"Bonferroni over {m}" if m > 1 else None, se=0.0)
+    p = float(mcnemar(table, exact=True).pvalue)
+    lo, hi = proportion_confint(only_a, d, alpha=ALPHA / m, method="beta")
+    se = math.sqrt(max(d - (only_a - only_b) ** 2 / n, 0.0)) / n  # paired proportions (Wald), for the power
+    c = Comparison(name_a, name_b, test, n, diff, p, d / n * (2 * lo - 1), d / n * (2 * hi - 1),
+                   p_adjusted=min(1.0, p * m) if m > 1 else None,
+                   correction=f"Bonferroni over {m}" if m > 1 else None, se=se)
+    c.mde = min_detectable(se, m) if se > 0 else None
+    return c
 
 
 def _z(q: float) -> float:
@@ -175,8 +176,10 @@ def _z(q: float) -> float:
 
 
 def bonferroni(comparisons: list[Comparison], family_size: int | None = None) -> list[Comparison]:
-    """Bonferroni-adjust a family in place: p-values times the family size and, for t-based intervals, the
-    interval at level 1 - ALPHA/size, so verdict and interval agree. Returns the comparisons."""
+    """Bonferroni-adjust a family of paired t-tests over seeds (:func:`paired_test`) in place: p-values times the
+    family size and the interval at level 1 - ALPHA/size, so verdict and interval agree. Returns the comparisons.
+    Other tests take the family size when they are made (``family_size=``); one given here is an error, not a
+    comparison labelled adjusted whose interval is not."""
     from scipy import stats
 
     m = family_size or len(comparisons)
@@ -185,12 +188,19 @@ def bonferroni(comparisons: list[Comparison], family_size: int | None = None) ->
     for c in comparisons:
         if c.p is None or c.correction:
             continue
+        if not c.test.startswith("paired t-test"):
+            raise ValueError(f"bonferroni adjusts paired t-tests only; make {c.test!r} with family_size={m}")
         c.p_adjusted, c.correction = min(1.0, c.p * m), f"Bonferroni over {m}"
-        if c.low is not None and c.high is not None and c.n >= 2 and c.test.startswith(("paired t-test",)):
+        if c.low is not None and c.high is not None and c.n >= 2:
             half = (c.high - c.low) / 2
             scale = stats.t.ppf(1 - ALPHA / (2 * m), c.n - 1) / stats.t.ppf(1 - ALPHA / 2, c.n - 1)
             c.low, c.high = c.diff - half * scale, c.diff + half * scale
     return comparisons
+
+
+def fmt_df(df: float) -> str:
+    """Degrees of freedom: whole numbers as such, Satterthwaite's with one decimal."""
+    return f"{df:.0f}" if abs(df - round(df)) < 0.05 else f"{df:.1f}"
 
 
 def fmt_p(p: float | None) -> str:
@@ -202,8 +212,22 @@ def fmt_p(p: float | None) -> str:
 def fmt_bound(value: float) -> str:
     """An interval bound (a fraction) in signed points, one decimal; more digits when one decimal would show
     a bound that is not zero as 0.0 (a reader checks "excludes zero" on the printed digits)."""
-    text = f"{100 * value:+.1f}"
-    return f"{100 * value:+.2g}" if value != 0 and float(text) == 0 else text
+    return f"{100 * value:+.{_decimals(value)}f}"
+
+
+def _decimals(*values: float) -> int:
+    """Decimals (1 or more) that show every non-zero value in points as non-zero."""
+    digits = 1
+    for v in values:
+        while v != 0 and digits < 4 and float(f"{100 * v:.{digits}f}") == 0:
+            digits += 1
+    return digits
+
+
+def fmt_bounds(low: float, high: float) -> str:
+    """An interval ``[low, high]`` in signed points, both bounds with the same decimals (:func:`fmt_bound`)."""
+    d = _decimals(low, high)
+    return f"[{100 * low:+.{d}f}, {100 * high:+.{d}f}]"
 
 
 def fmt_points(value: float) -> str:
@@ -219,74 +243,83 @@ def fmt_interval(ci: dict, digits: int = 1) -> str:
 
 
 # --------------------------------------------------------------------------- seeds x images
-def bootstrap_means(per_seed: Sequence[np.ndarray], shared_images: bool, n_boot: int = BOOTSTRAP,
-                    seed: int = 0) -> np.ndarray:
-    """``n_boot`` replicates of the mean over seeds of each seed's mean score, resampling both the seeds
-    and the scored images (a two-level bootstrap, Bouthillier et al. 2021).
+@dataclass(frozen=True)
+class SeedsImagesSE:
+    """The standard error of a mean over seeds of per-image scores, its degrees of freedom and how it was had."""
 
-    ``per_seed[s]`` holds one value per image for seed ``s`` (correctness 0/1, or a paired difference
-    -1/0/1). ``shared_images``: every seed is scored on the same images (a test set: one image resample
-    per replicate, common to all seeds); otherwise each seed has images of its own (its validation split:
-    resampled separately). Seeds are resampled exactly (multinomial); images with Poisson weights, so a
-    replicate is a weighted mean and the whole bootstrap a few matrix products."""
-    rng = np.random.default_rng(seed)
-    arrays = [np.asarray(a, np.float32) for a in per_seed]
-    n_seeds = len(arrays)
-    if n_seeds == 0 or any(a.size == 0 for a in arrays):
-        raise ValueError("bootstrap_means needs at least one seed with at least one scored image")
-    seed_w = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=n_boot).astype(np.float32)
-    if shared_images:
-        if len({a.size for a in arrays}) != 1:
-            raise ValueError("shared_images needs every seed scored on the same number of images")
-        image_w, total = _image_weights(n_boot, arrays[0].size, seed, 0)
-        per = (image_w @ np.stack(arrays).T) / total[:, None]  # (n_boot, n_seeds)
-    else:
-        per = np.stack([(w @ a) / total for s, a in enumerate(arrays)
-                        for w, total in [_image_weights(n_boot, a.size, seed, s)]], axis=1)
-    return (seed_w * per).sum(axis=1) / n_seeds
+    se: float
+    df: float
+    method: str
 
 
-@functools.lru_cache(maxsize=32)
-def _image_weights(n_boot: int, n: int, seed: int, stream: int) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson(1) weights per image and replicate (the Poisson bootstrap, which for hundreds of images or more
-    resamples like the multinomial one), and their row sums. Cached: every comparison scored on the same
-    ``n`` images reuses one draw (common random numbers), so a report's dozens of comparisons stay cheap;
-    ``stream`` gives each seed's own validation images a draw of their own."""
-    w = np.random.default_rng((seed, n, stream)).poisson(1.0, size=(n_boot, n)).astype(np.float32)
-    w[w.sum(axis=1) == 0, 0] = 1.0  # an all-zero row (vanishingly rare) would divide by zero
-    w.setflags(write=False)
-    return w, w.sum(axis=1)
+def seeds_images_se(per_seed: Sequence[np.ndarray], shared_images: bool) -> SeedsImagesSE:
+    """The standard error of the mean over seeds of each seed's mean score (a recipe's accuracy, or a paired
+    difference of two recipes), counting each source of noise once.
+
+    ``per_seed[s]`` holds one value per scored image for seed ``s`` (correctness 0/1, or a paired difference
+    -1/0/1), at least 2 seeds.
+
+    * Each seed scored on images of its own (its validation split): a seed's mean already holds both the
+      seed-to-seed spread and the sampling of its images, so the standard error is the standard deviation of
+      the seed means over sqrt(seeds), on seeds - 1 degrees of freedom (a paired t-test over seeds).
+    * Every seed scored on the same images (a shared test or validation set): the scores form a seeds x images
+      table with one value per cell; the variance of its grand mean is sigma_seed^2/k + sigma_image^2/n +
+      sigma_residual^2/(k n), estimated from the two-way ANOVA mean squares, (MS_seed + MS_image -
+      MS_residual)/(k n), with a component that comes out negative set to zero; degrees of freedom by
+      Satterthwaite. A bootstrap over seeds and images would count the seed-by-image noise twice."""
+    arrays = [np.asarray(a, np.float64) for a in per_seed]
+    k = len(arrays)
+    if k < 2 or any(a.size == 0 for a in arrays):
+        raise ValueError(f"a standard error over seeds needs at least 2 seeds with scored images, got {k}")
+    if not shared_images:
+        means = np.array([a.mean() for a in arrays])
+        return SeedsImagesSE(float(means.std(ddof=1) / math.sqrt(k)), float(k - 1),
+                             f"standard deviation of the {k} seed means / sqrt({k}) (each seed its own images)")
+    if len({a.size for a in arrays}) != 1:
+        raise ValueError("shared_images needs every seed scored on the same number of images")
+    x = np.stack(arrays)
+    n = x.shape[1]
+    grand, seed_means, image_means = x.mean(), x.mean(axis=1), x.mean(axis=0)
+    ms_seed = n * float(np.sum((seed_means - grand) ** 2)) / (k - 1)
+    ms_image = k * float(np.sum((image_means - grand) ** 2)) / (n - 1) if n > 1 else 0.0
+    resid = x - seed_means[:, None] - image_means[None, :] + grand
+    df_resid = (k - 1) * (n - 1)
+    ms_resid = float(np.sum(resid ** 2)) / df_resid if df_resid else 0.0
+    # var = a*MS_seed + b*MS_image + c*MS_resid, each component floored at zero.
+    seed_part, image_part = ms_seed > ms_resid, ms_image > ms_resid
+    coef = {"seed": float(seed_part), "image": float(image_part), "resid": 1.0 - seed_part - image_part}
+    terms = [(coef["seed"], ms_seed, k - 1), (coef["image"], ms_image, n - 1), (coef["resid"], ms_resid, df_resid)]
+    var = sum(c * ms for c, ms, _ in terms) / (k * n)
+    denom = sum((c * ms) ** 2 / d for c, ms, d in terms if c and d)
+    df = float(max(1.0, (var * k * n) ** 2 / denom)) if denom > 0 else float(k - 1)
+    return SeedsImagesSE(math.sqrt(max(var, 0.0)), df,
+                         f"two-way ANOVA of {k} seeds x {n:,} shared images (Satterthwaite df)")
 
 
-def _bootstrap_se(reps: np.ndarray, n_seeds: int) -> float:
-    """The standard error of a mean over ``n_seeds`` seeds from its seeds x images bootstrap replicates. A
-    bootstrap over n seeds puts the seed level's variance at (n-1)/n of the usual estimate; the factor
-    n/(n-1) gives it back (exact for the seed level, slightly conservative for the image level)."""
-    return float(reps.std(ddof=1) * math.sqrt(n_seeds / (n_seeds - 1))) if n_seeds > 1 else float(reps.std(ddof=1))
-
-
-def _t_quantile(q: float, df: int) -> float:
+def _t_quantile(q: float, df: float) -> float:
     from scipy.stats import t
 
     return float(t.ppf(q, df))
 
 
 def recipe_interval(per_seed: Sequence[np.ndarray], shared_images: bool, confidence: float = CONFIDENCE) -> dict:
-    """A recipe's accuracy over seeds with its interval: the standard error from :func:`bootstrap_means`
-    (seeds and scored images), a Student-t quantile on seeds - 1 degrees of freedom (the seed-to-seed
-    variance is estimated from that many seeds), on the logit scale, so it stays inside (0, 1). One seed:
-    the percentile interval of the image bootstrap."""
-    reps = bootstrap_means(per_seed, shared_images)
+    """A recipe's accuracy over seeds with its interval: the standard error of :func:`seeds_images_se` with a
+    Student-t quantile on its degrees of freedom, on the logit scale, so it stays inside (0, 1). One seed: the
+    Wilson interval of its accuracy on its images."""
     n = len(per_seed)
     mean = float(np.mean([np.mean(a) for a in per_seed]))
+    if n < 2:
+        a = np.asarray(per_seed[0], float)
+        low, high = proportion_ci(int(round(a.sum())), a.size, confidence)
+        return {"mean": mean, "low": low, "high": high, "sd": None, "n": 1,
+                "method": f"Wilson interval on {a.size:,} images (one seed)"}
+    est = seeds_images_se(per_seed, shared_images)
+    if not 0 < mean < 1 or est.se == 0:
+        return {"mean": mean, "low": mean, "high": mean, "sd": est.se, "df": est.df, "n": n, "method": est.method}
     tail = (1 - confidence) / 2
-    if n < 2 or not 0 < mean < 1:
-        return {"mean": mean, "low": float(np.quantile(reps, tail)), "high": float(np.quantile(reps, 1 - tail)),
-                "sd": float(reps.std()), "n": n, "method": "bootstrap over the scored images (percentile)"}
-    se = _bootstrap_se(reps, n)
-    logit, half = math.log(mean / (1 - mean)), _t_quantile(1 - tail, n - 1) * se / (mean * (1 - mean))
+    logit, half = math.log(mean / (1 - mean)), _t_quantile(1 - tail, est.df) * est.se / (mean * (1 - mean))
     return {"mean": mean, "low": 1 / (1 + math.exp(-(logit - half))), "high": 1 / (1 + math.exp(-(logit + half))),
-            "sd": se, "n": n, "method": f"bootstrap SE over seeds and images, t on {n - 1} df, logit scale"}
+            "sd": est.se, "df": est.df, "n": n, "method": f"{est.method}, t on {fmt_df(est.df)} df, logit scale"}
 
 
 def min_detectable(se: float, family_size: int = 1, power: float = POWER, df: int | None = None) -> float:
@@ -304,41 +337,42 @@ def recipe_comparison(a: Sequence[np.ndarray], b: Sequence[np.ndarray], shared_i
                       name_b: str = "B", family_size: int = 1, unit: str = "seeds",
                       margin: float = EQUIVALENCE_MARGIN) -> Comparison:
     """Recipe A against recipe B, trained with the same seeds and scored on the same images per seed:
-    the mean difference in accuracy, its standard error from a two-level (seeds x images) bootstrap and a
-    Student-t reference on seeds - 1 degrees of freedom: with 3 or 5 seeds the seed-to-seed variance is
-    itself uncertain, which percentile bootstrap quantiles over so few seeds would ignore.
+    the mean difference in accuracy with the standard error and degrees of freedom of :func:`seeds_images_se`
+    (a paired t over seeds when each seed has its own images; the seeds x images ANOVA when they share them).
 
-    Within a family of ``family_size`` comparisons the interval is the Bonferroni-adjusted one (level
-    1 - ALPHA/family_size) and the p-value is multiplied by ``family_size``; interval and p-value come from
-    the same t statistic, so a difference is detectable exactly when its reported interval excludes zero. Each comparison also carries the smallest difference
-    the design detects with 80% power and a TOST equivalence verdict within ``margin``."""
+    Within a family of ``family_size`` comparisons everything is at ALPHA/``family_size`` (Bonferroni): the
+    interval (level 1 - ALPHA/m), the p-value (times m), the smallest difference detected with 80% power, and
+    TOST, whose (1 - 2 ALPHA/m) interval must lie within ``margin`` for an equivalence; interval and p-value
+    come from the same t statistic, so a difference is detectable exactly when its interval excludes zero."""
     if len(a) != len(b):
         raise ValueError(f"{name_a} and {name_b}: paired over seeds, but {len(a)} and {len(b)} seeds")
     if len(a) < 2:
         raise ValueError(f"{name_a} vs {name_b}: a comparison of recipes needs at least 2 seeds, got {len(a)}")
     if any(np.shape(x) != np.shape(y) for x, y in zip(a, b)):
         raise ValueError(f"{name_a} vs {name_b}: the two recipes must be scored on the same images per seed")
-    diffs = [np.asarray(x, np.float32) - np.asarray(y, np.float32) for x, y in zip(a, b)]
-    n = len(a)
-    se = _bootstrap_se(bootstrap_means(diffs, shared_images), n)
+    diffs = [np.asarray(x, np.float64) - np.asarray(y, np.float64) for x, y in zip(a, b)]
+    n, m = len(a), family_size
+    est = seeds_images_se(diffs, shared_images)
+    se, df = est.se, est.df
     diff = float(np.mean([d.mean() for d in diffs]))
-    df = n - 1
-    q = _t_quantile(1 - ALPHA / (2 * family_size), df)
-    q90 = _t_quantile(1 - ALPHA, df)  # TOST at ALPHA: the 90% interval inside the margin
+    q = _t_quantile(1 - ALPHA / (2 * m), df)
+    q_tost = _t_quantile(1 - ALPHA / m, df)  # TOST at ALPHA/m: two one-sided tests
     if se > 0:
         from scipy.stats import t
 
         p = float(2 * t.sf(abs(diff) / se, df))
     else:  # identical on every image of every seed
         p = 1.0 if diff == 0 else 0.0
-    images = diffs[0].size if shared_images else int(np.mean([d.size for d in diffs]))
-    test = (f"t on the seeds x images bootstrap SE ({n} {unit}, {images:,} images{'' if shared_images else ' each'}; "
-            f"{df} df)")
+    if shared_images:
+        test = f"t on the seeds x images ANOVA SE ({n} {unit}, {diffs[0].size:,} shared images; {fmt_df(df)} df)"
+    else:
+        images = int(np.mean([d.size for d in diffs]))
+        test = f"paired t over {n} {unit} (each its own {images:,} images; {df:.0f} df)"
     c = Comparison(name_a, name_b, test, n, diff, p, diff - q * se, diff + q * se,
-                   p_adjusted=min(1.0, p * family_size) if family_size > 1 else None,
-                   correction=f"Bonferroni over {family_size}" if family_size > 1 else None)
-    c.mde = min_detectable(se, family_size, df=df)
-    c.tost_low, c.tost_high = diff - q90 * se, diff + q90 * se
+                   p_adjusted=min(1.0, p * m) if m > 1 else None,
+                   correction=f"Bonferroni over {m}" if m > 1 else None, se=se, df=df)
+    c.mde = min_detectable(se, m, df=df)
+    c.tost_low, c.tost_high = diff - q_tost * se, diff + q_tost * se
     c.equivalent = bool(-margin < c.tost_low and c.tost_high < margin)
     c.margin = margin
     return c

@@ -30,7 +30,7 @@ REAL_BALANCED = {"source": "nist", "split": "balanced", "n_train": 112800, "n_te
                  "sha256": {"f.gz": "ab" * 32}}
 
 
-def convergence(status: str = "converged") -> dict:
+def convergence(status: str = "plateau") -> dict:
     return {"status": status, "reason": f"sample: {status}", "criterion": CONVERGENCE_CRITERION, "best": 0.5,
             "chance": 0.02, "reference_epoch": 4, "gain": 0.0, "improved": 3, "worsened": 3, "upper": 0.005,
             "method": "one-sided exact McNemar test on the validation images", "early_stopped": False,
@@ -56,7 +56,7 @@ def ranked_vector(acc: float, n: int, seed: int) -> np.ndarray:
 
 
 def seeded(out, notebook: str, group: str, variant: str, seed: int, acc: float, rng, n_test: int = 400,
-           status: str = "converged", data: dict | None = None, correct=None, extra: dict | None = None,
+           status: str = "plateau", data: dict | None = None, correct=None, extra: dict | None = None,
            model_kwargs: dict | None = None, metrics: dict | None = None, train: dict | None = None,
            early_stopped: bool = False):
     """One seeded run's record: test and validation accuracy ``acc``, per-image correctness."""
@@ -85,7 +85,7 @@ def family(out, notebook: str, group: str, means: dict[str, float], rng, seeds=(
     for variant, mean in means.items():
         for s in seeds:
             seeded(out, notebook, group, variant, s, mean + rng.normal(0, spread), rng,
-                   status=(statuses or {}).get(variant, "converged"), **kw)
+                   status=(statuses or {}).get(variant, "plateau"), **kw)
 
 
 def blur_family(out, rng, data: dict, levels=(0, 5)):
@@ -110,7 +110,7 @@ def whole_study(out, synthetic: bool = True, seed: int = 0):
         seeded(out, c01_chollet_baselines.NOTEBOOK, c01_chollet_baselines.MNIST, model, 0, acc, rng, n_test=2000, data=REAL_MNIST)
         seeded(out, c01_chollet_baselines.NOTEBOOK, c01_chollet_baselines.LETTERS, model, 0, acc - 0.1, rng, data=data)
     family(out, c02_dnn_learning_rules.NOTEBOOK, "activation", {"relu": 0.6, "sigmoid": 0.3, "selu": 0.61}, rng,
-           data=data, statuses={"sigmoid": "budget_limited"})
+           data=data, statuses={"sigmoid": "undetermined"})
     family(out, c02_dnn_learning_rules.NOTEBOOK, "learning_rate", {"lr=0.1": 0.6, "lr=0.0001": 0.03}, rng, data=data,
            statuses={"lr=0.0001": "did_not_train"})
     family(out, c03_cnn_depth.NOTEBOOK, c03_cnn_depth.GROUP,

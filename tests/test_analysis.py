@@ -5,7 +5,7 @@ import pytest
 from records_factory import family, seeded, whole_study
 
 from emnist_lib import analysis, chapters
-from emnist_lib.conclusions import family_findings
+from emnist_lib.conclusions import family_findings, say
 from emnist_lib.results import RecordError, read_records
 
 
@@ -13,11 +13,11 @@ def _runs(tmp_path, nb, group):
     return analysis.group_runs(read_records(tmp_path / "results"), nb, group)
 
 
-def test_family_compares_budget_limited_runs_at_this_budget_and_leaves_runs_that_did_not_train_out(tmp_path):
+def test_family_compares_runs_without_a_plateau_at_this_budget_and_leaves_runs_that_did_not_train_out(tmp_path):
     rng = np.random.default_rng(1)
     family(tmp_path, "04_regularisation_tuning", "ablation",
            {"baseline": 0.70, "batch_norm": 0.78, "dropout=0.3": 0.701, "slow": 0.9, "dead": 0.02}, rng,
-           statuses={"slow": "budget_limited", "dead": "did_not_train"}, seeds=(0, 1, 2, 3, 4))
+           statuses={"slow": "undetermined", "dead": "did_not_train"}, seeds=(0, 1, 2, 3, 4))
     fam = analysis.compare_family(_runs(tmp_path, "04_regularisation_tuning", "ablation"), "val_accuracy", "baseline")
     tested = {c.a: c for c in fam.comparisons}
     assert set(tested) == {"batch_norm", "dropout=0.3", "slow"}  # never the one that did not train
@@ -27,8 +27,7 @@ def test_family_compares_budget_limited_runs_at_this_budget_and_leaves_runs_that
     assert "Detectably better than the baseline at this budget: " in text and "batch_norm (+" in text
     assert "No detectable difference from the baseline at this budget: dropout=0.3" in text
     assert "with 80% power" in text
-    assert ("Budget-limited (not shown to have stopped improving when the budget ended; compared above, at this "
-            "budget only): slow") in text
+    assert "Plateau undetermined (compared above, at this budget): slow" in text
     assert "Did not train" in text and "dead" in text
 
 
@@ -54,11 +53,23 @@ def test_recipes_are_compared_over_seeds_and_images_and_saved_models_by_mcnemar(
         seeded(tmp_path, "08_final_evaluation", "final", "twin", s, 0, rng, correct=jitter(base))
     runs = _runs(tmp_path, "08_final_evaluation", "final")
     win = analysis.compare(runs["cnn"], runs["mlp"], "the CNN", "the MLP")
-    assert win.direction == 1 and win.low > 0 and win.test == "t on the seeds x images bootstrap SE (3 seeds, 400 images; 2 df)"
+    assert win.direction == 1 and win.low > 0 and win.test.startswith("t on the seeds x images ANOVA SE (3 seeds, 400 "
+                                                                      "shared images; ")
     tie = analysis.compare(runs["twin"], runs["mlp"], "twin", "the MLP")
     assert tie.direction == 0 and tie.low <= 0 <= tie.high and tie.mde > 0
     saved = analysis.two_saved_models(runs["cnn"][0], runs["mlp"][0], "the saved CNN", "the saved MLP")
     assert saved.test.startswith("McNemar") and saved.direction == 1
+
+
+def test_a_recipe_that_did_not_train_is_not_compared_by_any_chapter(tmp_path):
+    rng = np.random.default_rng(4)
+    for s in (0, 1, 2):
+        seeded(tmp_path, "06_blur_robustness", "blur", "clean", s, 0.8, rng)
+        seeded(tmp_path, "06_blur_robustness", "blur", "dead", s, 0.03, rng, status="did_not_train" if s == 1 else "plateau")
+    runs = _runs(tmp_path, "06_blur_robustness", "blur")
+    c = analysis.compare(runs["dead"], runs["clean"], "dead", "clean", family_size=2)
+    assert c.excluded == "dead did not train" and c.p is None and c.direction == 0 and not c.significant
+    assert say("verdict", c=c) == "dead vs clean: not compared (dead did not train)"
 
 
 def test_one_seed_two_models_is_mcnemar_with_wilson_intervals(tmp_path):

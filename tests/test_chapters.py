@@ -63,24 +63,24 @@ def test_a_wording_without_the_kind_asked_is_an_error():
 
 
 # --------------------------------------------------------------------------- 02: the MLP selected
-def test_pick_best_takes_the_best_converged_mean_over_seeds(tmp_path):
+def test_pick_best_takes_the_best_mean_of_the_settings_that_trained_whatever_their_plateau(tmp_path):
     rng = np.random.default_rng(0)
     family(tmp_path, c02.NOTEBOOK, "activation", {"relu": 0.60, "selu": 0.62, "sigmoid": 0.9}, rng,
-           statuses={"sigmoid": "budget_limited"})
+           statuses={"sigmoid": "undetermined"})
     family(tmp_path, c02.NOTEBOOK, "optimizer", {"adam": 0.61, "sgd": 0.95}, rng, statuses={"sgd": "did_not_train"})
     best = c02.pick_best(read_records(tmp_path / "results"), c02.NOTEBOOK, "val_accuracy", ["activation", "optimizer"])
-    assert best.recipe.origin == "activation__selu" and best.converged is True  # never the higher unconverged ones
+    assert best.recipe.origin == "activation__sigmoid" and best.plateau is False  # never the one that did not train
     assert best.seeds == [0, 1, 2]
-    assert best.mean == pytest.approx(0.62, abs=0.01)
+    assert best.mean == pytest.approx(0.9, abs=0.01)
 
 
-def test_pick_best_with_nothing_converged_warns_and_says_so(tmp_path):
+def test_pick_best_with_nothing_trained_warns_and_says_so(tmp_path):
     rng = np.random.default_rng(1)
-    family(tmp_path, c02.NOTEBOOK, "activation", {"relu": 0.3, "selu": 0.4}, rng,
-           statuses={"relu": "budget_limited", "selu": "budget_limited"})
-    with pytest.warns(UserWarning, match="no setting converged"):
+    family(tmp_path, c02.NOTEBOOK, "activation", {"relu": 0.03, "selu": 0.04}, rng,
+           statuses={"relu": "did_not_train", "selu": "did_not_train"})
+    with pytest.warns(UserWarning, match="no setting trained"):
         best = c02.pick_best(read_records(tmp_path / "results"), c02.NOTEBOOK, "val_accuracy", ["activation"])
-    assert best.recipe.origin == "activation__selu" and best.converged is False
+    assert best.recipe.origin == "activation__selu" and best.plateau is False
 
 
 def test_pick_best_without_records_is_a_clear_error(tmp_path):
@@ -102,14 +102,15 @@ def _search_best(**train):
                   origin="search trial 3")
 
 
-def test_cv_candidates_are_the_baseline_the_strongest_converged_ablations_and_the_search(tmp_path):
+def test_cv_candidates_are_the_baseline_the_strongest_ablations_that_trained_and_the_search(tmp_path):
     rng = np.random.default_rng(2)
     family(tmp_path, c04.NOTEBOOK, c04.ABLATION, {"baseline": 0.7, "batch_norm": 0.75, "dropout=0.3": 0.72,
-                                                  "augmentation": 0.9}, rng, statuses={"augmentation": "budget_limited"})
+                                                  "augmentation": 0.9}, rng, statuses={"augmentation": "did_not_train",
+                                                                                      "batch_norm": "still_improving"})
     ablations = c04.ablations(_baseline())
     cands = c04.cv_candidates(read_records(tmp_path / "results"), c04.NOTEBOOK, ablations, 1,
                               [_search_best(learning_rate=0.01)])
-    assert [c.name for c in cands] == ["baseline", "batch_norm", "search_best"]  # never the unconverged 0.9
+    assert [c.name for c in cands] == ["baseline", "batch_norm", "search_best"]  # never the 0.9 that did not train
     assert cands[1].model_settings["batch_norm"] is True and cands[1].model_settings["filters"] == [8, 16]
     assert all(c.train.epochs == 4 for c in cands)
     assert cands[2].train.learning_rate == 0.01 and cands[2].train.batch_size == 32
@@ -136,30 +137,30 @@ def _fake_cv(rows):
     return cross_validate
 
 
-def _cv_row(name, folds, status="converged"):
+def _cv_row(name, folds, status="plateau"):
     from emnist_lib.convergence import Convergence
 
     return {"name": name, "folds": folds, "convergence": Convergence(status, reason="test", criterion="test")}
 
 
-def test_select_by_cv_records_the_best_converged_candidate_and_words_it(tmp_path, monkeypatch):
+def test_select_by_cv_records_the_best_candidate_that_trained_and_words_it(tmp_path, monkeypatch):
     from emnist_lib import training
 
     study = study_in(tmp_path, c04)
     ds = toy_dataset()
     family(tmp_path, c04.NOTEBOOK, c04.ABLATION, {"baseline": 0.7, "batch_norm": 0.75}, np.random.default_rng(3))
     rows = [_cv_row("baseline", [0.70, 0.71, 0.69]), _cv_row("batch_norm", [0.76, 0.78, 0.77]),
-            _cv_row(c04.SEARCH_BEST, [0.90, 0.91, 0.92], "budget_limited")]
+            _cv_row(c04.SEARCH_BEST, [0.90, 0.91, 0.92], "did_not_train")]
     monkeypatch.setattr(training, "cross_validate", _fake_cv(rows))
     _, best = c04.select_by_cv(study, ds, c04.ablations(_baseline()), n_best=1, k=3, seed=0, extra=[_search_best()])
-    assert best == "batch_norm"  # the unconverged search trial scored higher but is not selected
+    assert best == "batch_norm"  # the search trial that did not train in a fold scored higher but is not selected
     rec = study.find(c04.SELECTED_CNN)
-    assert rec.extra == {"from": "batch_norm", "k": 3, "converged": True}
+    assert rec.extra == {"from": "batch_norm", "k": 3, "plateau": True}
     assert rec.config["model_kwargs"]["batch_norm"] is True
     sec = chapters.section(c04.NOTEBOOK, read_records(study.results))
     text = " ".join(sec.sentences())
-    assert "Selected for notebook 08: batch_norm (highest mean 3-fold accuracy among converged candidates; " \
-           "against the baseline: batch_norm is better than baseline" in text
+    assert "Selected for notebook 08: batch_norm (highest mean 3-fold accuracy of the candidates that trained; a " \
+           "plateau shown in every fold; against the baseline: batch_norm is better than baseline" in text
     assert "Cross-validation (selection evidence on the training data the candidates were chosen on, so a candidate " \
            "picked on it, such as the search's best, starts with a winner's-curse advantage; the selected setting is " \
            "tested on held-out images in the final evaluation): batch_norm is better than baseline (+7.0 points" in text
@@ -167,15 +168,16 @@ def test_select_by_cv_records_the_best_converged_candidate_and_words_it(tmp_path
     assert sec.tables[1].caption.startswith("3-fold cross-validation of the strongest settings (selection evidence")
 
 
-def test_select_by_cv_with_nothing_converged_says_so(tmp_path, monkeypatch):
+def test_select_by_cv_without_a_plateau_says_so(tmp_path, monkeypatch):
     from emnist_lib import training
 
     study = study_in(tmp_path, c04)
     family(tmp_path, c04.NOTEBOOK, c04.ABLATION, {"baseline": 0.7}, np.random.default_rng(4))
-    monkeypatch.setattr(training, "cross_validate", _fake_cv([_cv_row("baseline", [0.5, 0.6, 0.55], "budget_limited")]))
+    monkeypatch.setattr(training, "cross_validate", _fake_cv([_cv_row("baseline", [0.5, 0.6, 0.55], "undetermined")]))
     c04.select_by_cv(study, toy_dataset(), c04.ablations(_baseline()), n_best=1, k=3, seed=0)
     text = " ".join(chapters.section(c04.NOTEBOOK, read_records(study.results)).sentences())
-    assert "Selected for notebook 08: baseline (highest mean 3-fold accuracy; NO candidate converged" in text
+    assert "Selected for notebook 08: baseline (highest mean 3-fold accuracy of the candidates that trained; no " \
+           "plateau shown in every fold" in text
 
 
 # --------------------------------------------------------------------------- 08: what the final runs train
@@ -234,7 +236,7 @@ def test_blur_runs_score_every_model_at_every_level_and_the_drop_is_paired(tmp_p
     assert matrix[0, 1] == pytest.approx(np.mean([r.metric(c06.accuracy_key(5)) for r in clean]), abs=1e-6)
     drop = c06.blur_drop(clean, 5)
     assert drop.diff == pytest.approx(matrix[0, 1] - matrix[0, 0], abs=1e-6)
-    assert drop.test == "t on the seeds x images bootstrap SE (2 seeds, 100 images; 1 df)" and drop.n == 2
+    assert drop.test == "t on the seeds x images ANOVA SE (2 seeds, 100 shared images; 1 df)" and drop.n == 2
 
 
 # --------------------------------------------------------------------------- 07: transfer

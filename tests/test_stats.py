@@ -90,10 +90,40 @@ def test_significant_differences_name_the_direction_the_test_and_p():
     assert verdict(c).startswith("the CNN is worse than the MLP")
 
 
-def test_two_proportions_on_independent_test_sets():
-    c = stats.two_proportions(0.70, 1000, 0.90, 1000, "letters", "digits")
-    assert c.direction == -1 and c.p < 1e-6
-    assert c.low < -0.2 < c.high < 0
+def test_mcnemar_interval_and_adjusted_p_agree_inside_a_family():
+    """The interval is the Clopper-Pearson inversion of the same exact test at ALPHA/m: it excludes zero exactly
+    when the Bonferroni-adjusted p is below ALPHA, and it widens with the family (a broken adjustment, an interval
+    left at 95% beside a p times m, fails the agreement for some of these tables)."""
+    rng = np.random.default_rng(4)
+    agree = 0
+    for only_a, only_b in [(30, 12), (25, 10), (40, 22), (18, 5), (60, 38), (9, 1)]:
+        a = np.zeros(2000, bool)
+        b = np.zeros(2000, bool)
+        a[:only_a] = True
+        b[only_a:only_a + only_b] = True
+        both = rng.random(2000) < 0.7
+        both[:only_a + only_b] = False
+        a, b = a | both, b | both
+        one, family = stats.mcnemar_test(a, b), stats.mcnemar_test(a, b, family_size=3)
+        assert family.p_adjusted == pytest.approx(min(1.0, 3 * one.p))
+        assert family.high - family.low > one.high - one.low
+        assert family.correction == "Bonferroni over 3"
+        for c in (one, family):
+            assert c.significant == (c.p_decisive < stats.ALPHA)
+        agree += one.significant != family.significant
+    assert agree >= 1  # the family changes at least one verdict among these tables
+
+
+def test_bonferroni_refuses_a_test_it_cannot_adjust():
+    c = stats.mcnemar_test(np.r_[np.ones(30, bool), np.zeros(70, bool)], np.zeros(100, bool))
+    with pytest.raises(ValueError, match="family_size"):
+        stats.bonferroni([c], 3)
+
+
+def test_interval_bounds_share_their_decimals():
+    assert stats.fmt_bounds(-0.00043, 0.081) == "[-0.04, +8.10]"
+    assert stats.fmt_bounds(-0.012, 0.081) == "[-1.2, +8.1]"
+    assert stats.fmt_bound(0.0004) == "+0.04"
 
 
 # --------------------------------------------------------------------------- seeds x images
@@ -176,3 +206,58 @@ def test_a_few_seeds_give_an_interval_no_narrower_than_the_paired_t_over_seeds()
     half_t = sps.t.ppf(1 - 0.05 / 8, 4) * d.std(ddof=1) / np.sqrt(5)
     assert (c.high - c.low) / 2 >= 0.95 * half_t
     assert c.low < 0 < c.high and not c.significant and c.p_adjusted > 0.05  # interval and p agree
+
+
+def _two_way(rng, k, n, acc=0.75, seed_sd=0.08, image_sd=1.5):
+    """Per-image correctness of ``k`` seeds on ``n`` shared images (an image difficulty and a seed effect on the
+    logit scale, independent Bernoulli noise per seed and image), and the truth an interval aims at: the expected
+    accuracy of the recipe, over seeds and the population of images."""
+    centre = np.log(acc / (1 - acc))
+    difficulty, seed_effect = rng.normal(centre, image_sd, n), rng.normal(0, seed_sd, k)
+    p = 1 / (1 + np.exp(-(difficulty[None, :] + seed_effect[:, None])))
+    population = np.random.default_rng(0).normal(centre, image_sd, 100_000)
+    return list(rng.random((k, n)) < p), float(np.mean(1 / (1 + np.exp(-population))))
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_the_standard_error_counts_each_noise_once(shared):
+    """Coverage of the 95% interval of a recipe's mean over 5 seeds, 300 simulated studies: near 95% (a standard
+    error that counts the image noise twice, like the review's 1.9x, covers about 100%; one that leaves it out
+    covers far less). Truth: the mean over these seeds of each seed's accuracy on the population of images."""
+    rng = np.random.default_rng(5)
+    covered = 0
+    for _ in range(300):
+        if shared:
+            scores, truth = _two_way(rng, 5, 800)
+        else:  # each seed its own images, drawn from the same population
+            draws = [_two_way(rng, 1, 800) for _ in range(5)]
+            scores, truth = [d[0][0] for d in draws], draws[0][1]
+        ci = stats.recipe_interval(scores, shared_images=shared)
+        covered += ci["low"] <= truth <= ci["high"]
+    assert 0.91 <= covered / 300 <= 0.985
+
+
+def test_separate_images_give_the_paired_t_over_seeds():
+    """Each seed scored on its own images: the comparison is exactly scipy's paired t-test of the seed accuracies."""
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(6)
+    a, b = _scores(rng, 0.72, 400), _scores(rng, 0.70, 400)
+    c = stats.recipe_comparison(a, b, shared_images=False)
+    ref = sps.ttest_rel([x.mean() for x in a], [y.mean() for y in b])
+    assert c.p == pytest.approx(ref.pvalue) and c.df == 4
+    ci = ref.confidence_interval(0.95)
+    assert (c.low, c.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+
+
+def test_equivalence_needs_the_family_level_interval():
+    """TOST at ALPHA/m: an equivalence at family size 1 can be lost at family size 10, never gained."""
+    rng = np.random.default_rng(7)
+    base = [rng.random(5000) < 0.8 for _ in range(5)]
+    twin = [b.copy() for b in base]
+    for t in twin:
+        flip = rng.choice(5000, 120, replace=False)
+        t[flip] = ~t[flip]
+    one, ten = (stats.recipe_comparison(twin, base, shared_images=True, family_size=m) for m in (1, 10))
+    assert ten.tost_high - ten.tost_low > one.tost_high - one.tost_low
+    assert ten.equivalent <= one.equivalent

@@ -60,17 +60,9 @@ def findings(records: list[Record]) -> Section:
             sec.comparisons.append(c)
             sec.conclusions.append(pair(c, (CONVNET, by_model[CONVNET]), (DENSE, by_model[DENSE])))
     sec.tables.append(Table(WORDING.say("caption_accuracy"),
-                            ["data", "model", "test accuracy", "book", "convergence"], rows))
+                            ["data", "model", "test accuracy", "book", "plateau test"], rows))
     mnist = groups.get(MNIST, {})
     sec.conclusions += [_reproduction(model, mnist[model]) for model in BOOK if mnist.get(model)]
-    letters = groups.get(LETTERS, {})
-    if CONVNET in letters and CONVNET in mnist:
-        a, b = letters[CONVNET][0], mnist[CONVNET][0]
-        on = {g: WORDING.say("the_convnet_on", data=WORDING.say("data_label", group=g)) for g in (LETTERS, MNIST)}
-        c = stats.two_proportions(a.metric("test_accuracy"), a.metric("test_n"), b.metric("test_accuracy"),
-                                  b.metric("test_n"), on[LETTERS], on[MNIST])
-        sec.comparisons.append(c)
-        sec.conclusions.append(WORDING.finding("between_tasks", c=c, seed=a.seed))
     sec.threats = threats(runs, [WORDING.finding("tasks_threat")])
     return sec
 

@@ -112,37 +112,37 @@ def sweeps(baseline: Recipe, activations: list[str], learning_rates: list[float]
 @dataclass(frozen=True)
 class Selection:
     """A chapter's selected recipe: the winner's ``recipe`` (named ``<group>__<variant>``), its mean ``metric``
-    over ``seeds``, and whether it was chosen among converged settings only."""
+    over ``seeds``, and whether it showed a plateau (reported, never a condition of the selection)."""
 
     recipe: Recipe
     metric: str
     mean: float
     seeds: list[int]
-    converged: bool
+    plateau: bool
     seed: int  # the seed of the run whose config the selection records
 
 
 def pick_best(records: list[Record], notebook: str, metric: str, groups: list[str]) -> Selection:
-    """The converged variant with the highest mean ``metric`` over seeds among ``notebook``'s ``groups``. When
-    nothing converged (a smoke budget) the best of all is taken, with a warning and ``converged=False``: a
+    """The variant that trained with the highest mean ``metric`` over seeds among ``notebook``'s ``groups``, whatever
+    its plateau verdict (a selection is never gated on it). When nothing trained the best of all is taken, with a
+    warning: a
     selection, never a claim."""
     candidates = [(f"{g}__{v}", runs) for g in groups for v, runs in analysis.group_runs(records, notebook, g).items()]
     if not candidates:
         raise ValueError(f"{notebook}: no records in groups {groups}; run the sweeps first")
-    pool = [(n, rs) for n, rs in candidates if analysis.status(rs) == Status.CONVERGED]
+    pool = [(n, rs) for n, rs in candidates if analysis.status(rs) in analysis.COMPARABLE]
     if not pool:
-        warnings.warn(f"{notebook}: no setting converged within its budget; selecting among unconverged runs",
-                      stacklevel=2)
+        warnings.warn(f"{notebook}: no setting trained; selecting among runs that did not", stacklevel=2)
     name, runs = max(pool or candidates, key=lambda c: float(np.mean(analysis.values(c[1], metric))))
-    return Selection(runs[0].recipe.changed(name, origin=name), metric,
-                     float(np.mean(analysis.values(runs, metric))), [r.seed for r in runs], bool(pool), runs[0].seed)
+    return Selection(runs[0].recipe.changed(name, origin=name), metric, float(np.mean(analysis.values(runs, metric))),
+                     [r.seed for r in runs], analysis.status(runs) == Status.PLATEAU, runs[0].seed)
 
 
 def select_mlp(study, ds, groups: list[str]) -> Selection:
-    """Record the best converged setting by mean validation accuracy (:data:`SELECTED_MLP`); returns it."""
+    """Record the best setting that trained by mean validation accuracy (:data:`SELECTED_MLP`); returns it."""
     best = pick_best(study.records(), study.notebook, "val_accuracy", groups)
     study.record(BEST_MLP, ds, {best.metric: best.mean, "seeds": best.seeds}, config=best.recipe.config(best.seed),
-                 extra={"from": best.recipe.origin, "converged": best.converged})
+                 extra={"from": best.recipe.origin, "plateau": best.plateau})
     return best
 
 
@@ -162,7 +162,7 @@ def tuning_table(runs: list[Record]) -> Table:
                      pct(r.metric("val_accuracy")), status_words(r.status)])
     caption = WORDING.say("caption_tuning", n_train=runs[0].data.n_train, seeds=sorted({r.seed for r in runs}),
                           validation=TUNING_VALIDATION)
-    return Table(caption, ["optimizer", "learning rate", "validation accuracy", "convergence"], rows)
+    return Table(caption, ["optimizer", "learning rate", "validation accuracy", "plateau test"], rows)
 
 
 def findings(records: list[Record]) -> Section:
@@ -187,7 +187,7 @@ def findings(records: list[Record]) -> Section:
     best = analysis.named(records, NOTEBOOK, BEST_MLP)
     if best:
         sec.conclusions.append(WORDING.finding("selected", name=best.extra["from"], accuracy=best.metric("val_accuracy"),
-                                               converged=best.extra.get("converged", True)))
+                                               plateau=best.extra.get("plateau", best.extra.get("converged", True))))
     sec.threats = threats(runs, [WORDING.finding("shared_reference_threat"), WORDING.finding("selection_threat")])
     return sec
 

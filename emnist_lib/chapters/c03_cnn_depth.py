@@ -42,7 +42,7 @@ def findings(records: list[Record]) -> Section:
     summaries = analysis.summarise(by_variant, "test_accuracy")
     params = {v: rs[0].extra.get("params") for v, rs in by_variant.items()}
     sec.tables.append(Table(WORDING.say("caption_accuracy"),
-                            ["model", "parameters", "test accuracy, mean [95% CI]", "convergence"],
+                            ["model", "parameters", "test accuracy, mean [95% CI]", "plateau test"],
                             [[s.variant, f"{params[s.variant]:,}", stats.fmt_interval(s.interval),
                               status_words(s.status)] for s in summaries]))
     pairs = [(a, b) for a, b in PAIRS if a in by_variant and b in by_variant]

@@ -128,10 +128,10 @@ def run_search(study, ds: Dataset, space: str, n_trials: int, reference: Recipe,
 
 def cv_candidates(records: list[Record], notebook: str, ablations_: dict[str, Recipe], n_best: int,
                   extra: list[Recipe] = ()) -> list[Recipe]:
-    """The baseline, the ``n_best`` best converged ablations (mean validation accuracy over seeds) and
-    the ``extra`` recipes (the search's best)."""
+    """The baseline, the ``n_best`` best ablations that trained (mean validation accuracy over seeds; the plateau
+    verdict does not gate selection) and the ``extra`` recipes (the search's best)."""
     runs = analysis.group_runs(records, notebook, ABLATION)
-    ranked = [s.variant for s in analysis.summarise(runs, "val_accuracy") if s.status == Status.CONVERGED]
+    ranked = [s.variant for s in analysis.summarise(runs, "val_accuracy") if s.status in analysis.COMPARABLE]
     chosen = list(dict.fromkeys([BASELINE, *[v for v in ranked if v != BASELINE][:n_best]]))
     return [ablations_[n] for n in chosen] + list(extra)
 
@@ -140,8 +140,8 @@ def cv_candidates(records: list[Record], notebook: str, ablations_: dict[str, Re
 def select_by_cv(study, ds: Dataset, ablations_: dict[str, Recipe], *, n_best: int, k: int, seed: int,
                  extra: list[Recipe] = ()):
     """k-fold cross-validation of :func:`cv_candidates`; records ``cv__<name>`` (fold accuracies,
-    convergence) and :data:`BEST_CNN` (the converged candidate with the highest mean; the best of
-    all, marked, when none converged). Returns ``(table, best_name)``."""
+    convergence) and :data:`BEST_CNN` (the candidate that trained with the highest mean, whatever its plateau
+    verdict, which the record states). Returns ``(table, best_name)``."""
     from ..training import cross_validate
 
     candidates = cv_candidates(study.records(), study.notebook, ablations_, n_best, extra)
@@ -151,10 +151,10 @@ def select_by_cv(study, ds: Dataset, ablations_: dict[str, Recipe], *, n_best: i
         study.record(f"{CV}__{row['name']}", ds, {"folds": row["folds"], "mean": row["mean"], "std": row["std"]},
                      config={"k": k, **row["recipe"].config(seed)}, seed=seed, group=CV, variant=row["name"],
                      convergence=row["convergence"], extra={"convergence_per_fold": row["statuses"]})
-    converged = [r for r in rows if r["convergence"].status == Status.CONVERGED]
-    best = (converged or rows)[0]
+    trained = [r for r in rows if r["convergence"].status != Status.DID_NOT_TRAIN]
+    best = (trained or rows)[0]
     study.record(BEST_CNN, ds, {"cv_mean": best["mean"], "cv_std": best["std"]}, config=best["recipe"].config(seed),
-                 extra={"from": best["name"], "k": k, "converged": bool(converged)})
+                 extra={"from": best["name"], "k": k, "plateau": best["convergence"].status == Status.PLATEAU})
     return table, best["name"]
 
 
@@ -186,7 +186,7 @@ def _cv(sec: Section, records: list[Record]) -> dict[str, object]:
     comps = {v: stats.corrected_resampled_t(folds[v], folds[BASELINE], n - n // k, n // k, v, BASELINE,
                                             family_size=len(others)) for v in others if BASELINE in folds}
     rows = [[r.variant, stats.fmt_interval(stats.mean_ci(folds[r.variant])), status_words(r.status)] for r in cv]
-    sec.tables.append(Table(WORDING.say("caption_cv", k=k), ["setting", "fold accuracy, mean [95% CI]", "convergence"],
+    sec.tables.append(Table(WORDING.say("caption_cv", k=k), ["setting", "fold accuracy, mean [95% CI]", "plateau test"],
                             rows))
     sec.comparisons += analysis.in_family(list(comps.values()), "cross-validation")
     sec.conclusions += [WORDING.finding("cross_validation", c=c) for c in comps.values()]
@@ -195,7 +195,7 @@ def _cv(sec: Section, records: list[Record]) -> dict[str, object]:
 
 def _selected(best: Record, comps: dict):
     name = best.extra["from"]
-    return WORDING.finding("selected", name=name, k=best.extra["k"], converged=best.extra["converged"],
+    return WORDING.finding("selected", name=name, k=best.extra["k"], plateau=best.extra.get("plateau", best.extra.get("converged")),
                            against=comps.get(name))
 
 

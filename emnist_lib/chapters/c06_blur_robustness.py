@@ -107,7 +107,7 @@ def findings(records: list[Record]) -> Section:
     rows = [[name] + [stats.fmt_interval(analysis.interval(rs, accuracy_key(t))) for t in levels]
             + [status_words(analysis.status(rs))] for name, rs in by_variant.items()]
     sec.tables.append(Table(WORDING.say("caption_accuracy"),
-                            ["trained on"] + [variant(t) for t in levels] + ["convergence"], rows))
+                            ["trained on"] + [variant(t) for t in levels] + ["plateau test"], rows))
     clean = by_variant.get(CLEAN)
     if clean:
         blurred = [t for t in levels if t]

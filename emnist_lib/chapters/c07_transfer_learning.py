@@ -41,12 +41,18 @@ def source_models(letters: Dataset, cfg, seeds: list[int]) -> dict:
     return out
 
 
-def recipes(cfg) -> list[Recipe]:
+def recipes(cfg, fine_tune_layers: int) -> list[Recipe]:
     """The four methods on the target, in the order one seed runs them: the letters model applied directly, its
     frozen base with a new head (trained with ``cfg``), the same then fine-tuned, and the architecture from
-    scratch (``cfg``)."""
+    scratch (``cfg``). The fine-tuned recipe states what it is: ``cfg`` at :data:`FINE_TUNE_LEARNING_RATE` with the
+    top ``fine_tune_layers`` of the base unfrozen, starting from the frozen run of its seed (whose epochs come
+    first)."""
+    tuned = replace(cfg, learning_rate=FINE_TUNE_LEARNING_RATE)
     return [Recipe(DIRECT, SOURCE_MODEL, train=None, condition={"method": DIRECT}),
-            *[Recipe(m, SOURCE_MODEL, train=cfg, condition={"method": m}) for m in (FROZEN, FINE_TUNED, SCRATCH)]]
+            Recipe(FROZEN, SOURCE_MODEL, train=cfg, condition={"method": FROZEN}),
+            Recipe(FINE_TUNED, SOURCE_MODEL, train=tuned,
+                   condition={"method": FINE_TUNED, "starts_from": FROZEN, "unfrozen_top_layers": fine_tune_layers}),
+            Recipe(SCRATCH, SOURCE_MODEL, train=cfg, condition={"method": SCRATCH})]
 
 
 @trains
@@ -73,7 +79,7 @@ def transfer_runs(study, sources: dict, letters: Dataset, target: Dataset, cfg, 
             return frozen[seed]
         if recipe.name == FINE_TUNED:
             return fine_tune(frozen.pop(seed), target.x_train, target.y_train, fine_tune_layers,
-                             replace(recipe.run_config(seed), learning_rate=FINE_TUNE_LEARNING_RATE), verbose=0)
+                             recipe.run_config(seed), verbose=0)
         return train(recipe.model, target.x_train, target.y_train, target.num_classes, recipe.run_config(seed),
                      verbose=0)
 
@@ -85,7 +91,7 @@ def transfer_runs(study, sources: dict, letters: Dataset, target: Dataset, cfg, 
         return {"letters_source": letters.provenance["source"], "source_seed": sources[seed].config["seed"],
                 "source_convergence": sources[seed].convergence.status.value}
 
-    return run_recipes(study, target, recipes(cfg), seeds, GROUP, score=score, fit=fit, extra=extra,
+    return run_recipes(study, target, recipes(cfg, fine_tune_layers), seeds, GROUP, score=score, fit=fit, extra=extra,
                        check_seeds=check_seeds, chain=True)
 
 
@@ -152,7 +158,7 @@ def findings(records: list[Record]) -> Section:
     by_variant = analysis.group_runs(runs, NOTEBOOK, GROUP)
     rows = [[WORDING.say("method_label", method=v), stats.fmt_interval(analysis.interval(rs, "test_accuracy")),
              status_words(analysis.status(rs))] for v, rs in by_variant.items()]
-    sec.tables.append(Table(WORDING.say("caption_heldout"), ["method", "test accuracy", "convergence"], rows))
+    sec.tables.append(Table(WORDING.say("caption_heldout"), ["method", "test accuracy", "plateau test"], rows))
     methods = [a for a in (FROZEN, FINE_TUNED) if a in by_variant and SCRATCH in by_variant]
     name = {a: WORDING.say("claim_name", method=a) for a in (*methods, SCRATCH)}
     comps = analysis.in_family([analysis.compare(by_variant[a], by_variant[SCRATCH], name[a], name[SCRATCH],

@@ -109,7 +109,7 @@ def findings(records: list[Record]) -> Section:
             + [status_words(analysis.status(rs))] for variant, rs in by_variant.items()]
     sec.tables.append(Table(WORDING.say("caption_test"),
                             ["model", "selected setting", "accuracy", "macro precision", "macro recall", "macro F1",
-                             "top-5 accuracy", "convergence"], rows))
+                             "top-5 accuracy", "plateau test"], rows))
     claims = [(a, b) for a, b in ((CNN, MLP), (CNN, BASELINE_CNN)) if a in by_variant and b in by_variant]
     name = {v: WORDING.say("claim_name", model=v, tuning=c04.NOTEBOOK[:2]) for v in (CNN, MLP, BASELINE_CNN)}
     label = {v: WORDING.say("label", model=v) for v in (CNN, MLP, BASELINE_CNN)}
