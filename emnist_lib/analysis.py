@@ -105,12 +105,12 @@ def per_image(runs: list[Record], metric: str) -> list[np.ndarray] | None:
 
 
 def interval(runs: list[Record], metric: str) -> dict:
-    """A recipe's mean ``metric`` over its seeds with its 95% interval: the seeds x images bootstrap when
-    per-image correctness is recorded, else a t-interval over seeds (e.g. cross-validation folds)."""
+    """A recipe's mean ``metric`` over its seeds with its 95% interval (:func:`emnist_lib.stats.recipe_interval`)
+    when per-image correctness is recorded, else a t-interval over seeds (e.g. cross-validation folds)."""
     scores = per_image(runs, metric)
     if scores is None:
         return stats.mean_ci(values(runs, metric))
-    return stats.recipe_interval(scores, scored_by(metric)[2])
+    return stats.recipe_interval(scores, shares_images(runs, metric))
 
 
 def summarise(runs: dict[str, list[Record]], metric: str) -> list[VariantSummary]:
@@ -138,8 +138,30 @@ def two_recipes(runs_a: list[Record], runs_b: list[Record], name_a: str, name_b:
     sa, sb = per_image(a, metric), per_image(b, metric_b or metric)
     if sa is None or sb is None:
         c = stats.paired_test(values(a, metric), values(b, metric_b or metric), name_a, name_b)
-        return stats.bonferroni([c], family_size)[0]
-    return stats.recipe_comparison(sa, sb, scored_by(metric)[2], name_a, name_b, family_size)
+        c = stats.bonferroni([c], family_size)[0]
+    else:
+        c = stats.recipe_comparison(sa, sb, shares_images(a + b, metric), name_a, name_b, family_size)
+    return _with_inputs(c, a, b, metric, metric_b)
+
+
+def _with_inputs(c: stats.Comparison, runs_a: list[Record], runs_b: list[Record], metric: str,
+                 metric_b: str | None) -> stats.Comparison:
+    """``c`` with what it was computed from: the records (``notebook/name``, in pairing order) and metrics, so that a
+    reviewer's recomputation can start from the record files."""
+    c.inputs = {"a": [f"{r.notebook}/{r.name}" for r in runs_a], "b": [f"{r.notebook}/{r.name}" for r in runs_b],
+                "metric": metric, "metric_b": metric_b or metric}
+    return c
+
+
+def shares_images(runs: list[Record], metric: str) -> bool:
+    """Whether every run was scored on the same images for ``metric``: the test set always; the validation split when
+    every run held out the same one (one ``validation_seed`` for all, on the same training data)."""
+    keys = scored_by(metric)
+    if keys is None or keys[2]:
+        return keys is not None
+    seeds = {(r.config.get("train") or {}).get("validation_seed") for r in runs}
+    data = {(r.data.split, r.data.source, r.data.n_train) for r in runs}
+    return len(seeds) == 1 and None not in seeds and len(data) == 1
 
 
 def compare(runs_a: list[Record], runs_b: list[Record], name_a: str, name_b: str, metric: str = "test_accuracy",
@@ -151,8 +173,10 @@ def compare(runs_a: list[Record], runs_b: list[Record], name_a: str, name_b: str
     bad = [f"{name} did not train" for name, rs in ((name_a, runs_a), (name_b, runs_b))
            if status(rs) == Status.DID_NOT_TRAIN]
     if bad:
-        return stats.Comparison(name_a, name_b, "not compared", 0, float(np.mean(values(runs_a, metric)) -
-                                np.mean(values(runs_b, metric_b or metric))), None, excluded="; ".join(bad))
+        c = stats.Comparison(name_a, name_b, "not compared", 0, float(np.mean(values(runs_a, metric)) -
+                             np.mean(values(runs_b, metric_b or metric))), None, excluded="; ".join(bad),
+                             kind="not_compared")
+        return _with_inputs(c, runs_a, runs_b, metric, metric_b)
     common = sorted({r.seed for r in runs_a} & {r.seed for r in runs_b})
     if len(common) >= 2:
         return two_recipes(runs_a, runs_b, name_a, name_b, metric, family_size, metric_b)
@@ -160,15 +184,17 @@ def compare(runs_a: list[Record], runs_b: list[Record], name_a: str, name_b: str
         raise ValueError(f"{name_a} and {name_b} share no seed: nothing to compare")
     (a,), (b,) = [r for r in runs_a if r.seed == common[0]], [r for r in runs_b if r.seed == common[0]]
     keys_a, keys_b = scored_by(metric), scored_by(metric_b or metric)
-    return stats.mcnemar_test(correct_vector(a, keys_a[0], keys_a[1]), correct_vector(b, keys_b[0], keys_b[1]),
-                              f"{name_a} (seed {a.seed})", f"{name_b} (seed {b.seed})", family_size)
+    c = stats.mcnemar_test(correct_vector(a, keys_a[0], keys_a[1]), correct_vector(b, keys_b[0], keys_b[1]),
+                           f"{name_a} (seed {a.seed})", f"{name_b} (seed {b.seed})", family_size)
+    return _with_inputs(c, [a], [b], metric, metric_b)
 
 
 def two_saved_models(run_a: Record, run_b: Record, name_a: str, name_b: str, correct_key: str = "test_correct",
                      n_key: str = "test_n") -> stats.Comparison:
     """Two specific trained models (e.g. the saved ones) on the same test images: McNemar's test."""
-    return stats.mcnemar_test(correct_vector(run_a, correct_key, n_key), correct_vector(run_b, correct_key, n_key),
-                              name_a, name_b)
+    c = stats.mcnemar_test(correct_vector(run_a, correct_key, n_key), correct_vector(run_b, correct_key, n_key),
+                           name_a, name_b)
+    return _with_inputs(c, [run_a], [run_b], correct_key.replace("_correct", "_accuracy"), None)
 
 
 @dataclass

@@ -31,6 +31,9 @@ class TrainConfig:
     for its budget rather than cut off mid-descent), constant, step (x``step_factor`` every
     ``step_epochs``) or plateau (reduce-on-plateau).
     ``early_stopping`` is a patience in epochs (0 = off); the best weights are restored.
+    ``validation_fraction`` of the training images is held out, stratified, drawn with ``validation_seed``: the
+    same split for every seed of a comparison by default (0), so their validation scores are paired on the same
+    images and the plateau test has all of them; None draws it with the run's ``seed`` (a split per seed).
     """
 
     optimizer: str = "adam"
@@ -44,6 +47,7 @@ class TrainConfig:
     epochs: int = 5
     batch_size: int | None = None
     validation_fraction: float = 0.1
+    validation_seed: int | None = 0
     early_stopping: int = 0
     augment: bool = False
     seed: int = 0

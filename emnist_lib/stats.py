@@ -65,6 +65,10 @@ def proportion_ci(successes: int, n: int, confidence: float = CONFIDENCE) -> tup
     return float(low), float(high)
 
 
+# The tests a Comparison can be (its ``kind``).
+TEST_KINDS = ("paired_t", "seeds_t", "anova_t", "mcnemar_exact", "nadeau_bengio", "not_compared")
+
+
 @dataclass
 class Comparison:
     """The outcome of one test of ``a`` against ``b`` (``diff`` = a - b)."""
@@ -88,6 +92,8 @@ class Comparison:
     se: float | None = None  # the standard error of ``diff`` the test used
     df: float | None = None  # its degrees of freedom (t-based tests)
     excluded: str | None = None  # why the two were not compared (one of them did not train)
+    kind: str | None = None  # which test (TEST_KINDS): what an independent recomputation redoes
+    inputs: dict | None = None  # what it was computed from (record ids, metrics): set by emnist_lib.analysis
 
     @property
     def p_decisive(self) -> float | None:
@@ -129,10 +135,11 @@ def paired_test(a: Sequence[float], b: Sequence[float], name_a: str = "A", name_
     if d.size < 2 or float(d.std(ddof=1)) == 0.0:
         same = d.size >= 2 and diff == 0.0
         return Comparison(name_a, name_b, test, int(d.size), diff, 1.0 if same else None,
-                          diff if same else None, diff if same else None)
+                          diff if same else None, diff if same else None, kind="paired_t")
     res = stats.ttest_rel(a, b)
     ci = res.confidence_interval(CONFIDENCE)
-    return Comparison(name_a, name_b, test, int(d.size), diff, float(res.pvalue), float(ci.low), float(ci.high))
+    return Comparison(name_a, name_b, test, int(d.size), diff, float(res.pvalue), float(ci.low), float(ci.high),
+                      kind="paired_t", df=float(d.size - 1))
 
 
 def mcnemar_test(correct_a: Sequence[bool], correct_b: Sequence[bool], name_a: str = "A",
@@ -158,13 +165,13 @@ def mcnemar_test(correct_a: Sequence[bool], correct_b: Sequence[bool], name_a: s
     test = f"McNemar (exact) on {n:,} test images, {d:,} discordant"
     if d == 0:
         return Comparison(name_a, name_b, test, n, diff, 1.0, p_adjusted=1.0 if m > 1 else None,
-                          correction=f"Bonferroni over {m}" if m > 1 else None, se=0.0)
+                          correction=f"Bonferroni over {m}" if m > 1 else None, se=0.0, kind="mcnemar_exact")
     p = float(mcnemar(table, exact=True).pvalue)
     lo, hi = proportion_confint(only_a, d, alpha=ALPHA / m, method="beta")
     se = math.sqrt(max(d - (only_a - only_b) ** 2 / n, 0.0)) / n  # paired proportions (Wald), for the power
     c = Comparison(name_a, name_b, test, n, diff, p, d / n * (2 * lo - 1), d / n * (2 * hi - 1),
                    p_adjusted=min(1.0, p * m) if m > 1 else None,
-                   correction=f"Bonferroni over {m}" if m > 1 else None, se=se)
+                   correction=f"Bonferroni over {m}" if m > 1 else None, se=se, kind="mcnemar_exact")
     c.mde = min_detectable(se, m) if se > 0 else None
     return c
 
@@ -370,7 +377,8 @@ def recipe_comparison(a: Sequence[np.ndarray], b: Sequence[np.ndarray], shared_i
         test = f"paired t over {n} {unit} (each its own {images:,} images; {df:.0f} df)"
     c = Comparison(name_a, name_b, test, n, diff, p, diff - q * se, diff + q * se,
                    p_adjusted=min(1.0, p * m) if m > 1 else None,
-                   correction=f"Bonferroni over {m}" if m > 1 else None, se=se, df=df)
+                   correction=f"Bonferroni over {m}" if m > 1 else None, se=se, df=df,
+                   kind="anova_t" if shared_images else "seeds_t")
     c.mde = min_detectable(se, m, df=df)
     c.tost_low, c.tost_high = diff - q_tost * se, diff + q_tost * se
     c.equivalent = bool(-margin < c.tost_low and c.tost_high < margin)
@@ -394,12 +402,14 @@ def corrected_resampled_t(a: Sequence[float], b: Sequence[float], n_train: int, 
     se = float(np.sqrt((1 / k + n_test / n_train) * var))
     test = f"corrected resampled t-test over {k} folds (Nadeau-Bengio)"
     if se == 0:
-        return Comparison(name_a, name_b, test, k, mean, 1.0 if mean == 0 else None, mean, mean)
+        return Comparison(name_a, name_b, test, k, mean, 1.0 if mean == 0 else None, mean, mean, kind="nadeau_bengio")
     t = mean / se
     p = float(2 * stats.t.sf(abs(t), k - 1))
     half = float(stats.t.ppf(1 - ALPHA / (2 * family_size), k - 1) * se)
     c = Comparison(name_a, name_b, test, k, mean, p, mean - half, mean + half,
                    p_adjusted=min(1.0, p * family_size) if family_size > 1 else None,
-                   correction=f"Bonferroni over {family_size}" if family_size > 1 else None)
+                   correction=f"Bonferroni over {family_size}" if family_size > 1 else None, se=se,
+                   df=float(k - 1), kind="nadeau_bengio",
+                   inputs={"a": list(map(float, a)), "b": list(map(float, b)), "n_train": n_train, "n_test": n_test})
     c.mde = min_detectable(se, family_size, df=k - 1)
     return c

@@ -334,7 +334,8 @@ def _checked_classes(model, y: np.ndarray, num_classes: int | None) -> int:
 
 
 def _hold_out(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
-    """``(x, y, validation)``: a stratified, seeded ``cfg.validation_fraction`` of the images held out."""
+    """``(x, y, validation)``: a stratified ``cfg.validation_fraction`` of the images held out, drawn with
+    ``cfg.validation_seed`` (the run's seed when None)."""
     from sklearn.model_selection import train_test_split
 
     n_val, n_classes = math.ceil(cfg.validation_fraction * len(y)), len(np.unique(y))
@@ -342,7 +343,8 @@ def _hold_out(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
         raise ValueError(f"a validation split of {n_val} images ({cfg.validation_fraction:g} of {len(y)}) cannot hold "
                          f"one image of each of the {n_classes} classes: train on more images or raise "
                          "validation_fraction")
-    x, x_val, y, y_val = train_test_split(x, y, test_size=cfg.validation_fraction, random_state=cfg.seed, stratify=y)
+    split_seed = cfg.seed if cfg.validation_seed is None else cfg.validation_seed
+    x, x_val, y, y_val = train_test_split(x, y, test_size=cfg.validation_fraction, random_state=split_seed, stratify=y)
     return x, y, (x_val, y_val)
 
 

@@ -1,4 +1,7 @@
-"""Every claim of the committed report checked against its own interval, as a skeptical reader would.
+"""Every claim of the committed reports checked as a skeptical reviewer would: against its own interval, and
+against its records (``claims_audit``: the report re-rendered from its records and diffed, every comparison
+recomputed with scipy and pandas outside the package's statistics, each verdict against its p-value and each
+"over m" against its family). Each audit check is also shown to fail on a deliberately broken report.
 
 "Better" or "worse" only with an interval that excludes zero on that side; "no detectable difference" only with
 one that contains zero and the smallest difference the design detects with 80% power; no interval outside
@@ -6,10 +9,14 @@ one that contains zero and the smallest difference the design detects with 80% p
 """
 
 import re
+import shutil
 
+import claims_audit
 import pytest
+from records_factory import whole_study
 
-from emnist_lib import config
+from emnist_lib import chapters, config
+from emnist_lib.results import read_records
 
 REPORT = config.REPORT_DIR / "quick" / "report.md"
 NUM = r"[+-]?\d+(?:\.\d+)?"
@@ -82,3 +89,83 @@ def test_no_interval_outside_zero_and_one_hundred_percent():
         pytest.skip("no committed quick report")
     for low, high in re.findall(rf"\d+\.\d+% \[({NUM}), ({NUM})\]", REPORT.read_text()):
         assert 0 <= float(low) <= float(high) <= 100, (low, high)
+
+
+# --------------------------------------------------------------------------- the audit, on the committed reports
+COMMITTED = [p for p in ("quick", "emnist") if (config.REPORT_DIR / p / "report.md").exists()]
+
+
+@pytest.mark.parametrize("profile", COMMITTED or [pytest.param("quick", marks=pytest.mark.skip("no committed report"))])
+def test_the_committed_report_is_its_records_rendered(profile):
+    assert claims_audit.rerender(config.REPORT_DIR / profile, profile) == []
+
+
+@pytest.mark.parametrize("profile", COMMITTED or [pytest.param("quick", marks=pytest.mark.skip("no committed report"))])
+def test_every_comparison_of_the_committed_report_recomputes_from_its_records(profile):
+    records = read_records(config.records_dir(config.REPORT_DIR / profile))
+    sections = chapters.all_sections(records)
+    assert sum(len(s.comparisons) for s in sections) >= 20
+    assert claims_audit.comparisons(sections, records) == []
+    assert claims_audit.tables((config.REPORT_DIR / profile / "report.md").read_text()) == []
+
+
+# --------------------------------------------------------------------------- the audit fails on broken reports
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("audited")
+    whole_study(out, synthetic=False)
+    from emnist_lib.report import build_report
+
+    build_report(out, "quick")
+    records = read_records(config.records_dir(out))
+    return out, records
+
+
+def test_the_audit_passes_a_sound_report(study):
+    out, records = study
+    sections = chapters.all_sections(records)
+    kinds = {c.kind for s in sections for c in s.comparisons}
+    assert {"anova_t", "mcnemar_exact", "seeds_t"} <= kinds
+    assert claims_audit.rerender(out, "quick") == []
+    assert claims_audit.comparisons(sections, records) == []
+    assert claims_audit.tables((out / "report.md").read_text()) == []
+
+
+def test_the_audit_finds_a_halved_standard_error(study, monkeypatch):
+    from emnist_lib import stats
+
+    out, records = study
+    honest = stats.seeds_images_se
+    monkeypatch.setattr(stats, "seeds_images_se",
+                        lambda per_seed, shared: stats.SeedsImagesSE(honest(per_seed, shared).se / 2,
+                                                                     honest(per_seed, shared).df, "halved"))
+    problems = claims_audit.comparisons(chapters.all_sections(records), records)
+    assert any("recomputes to" in p and ("low" in p or "high" in p) for p in problems), problems
+
+
+def test_the_audit_finds_a_false_adjustment_label_and_a_verdict_against_its_p(study):
+    out, records = study
+    sections = chapters.all_sections(records)
+    adjusted = next(c for s in sections for c in s.comparisons if c.correction)
+    m = int(adjusted.correction.split()[-1])
+    adjusted.correction = f"Bonferroni over {m + 1}"
+    problems = claims_audit.comparisons(sections, records)
+    assert any(f"Bonferroni over {m + 1}, but its family" in p for p in problems), problems
+
+    sections = chapters.all_sections(records)
+    called = next(c for s in sections for c in s.comparisons if c.significant and c.p is not None)
+    called.p_adjusted = 0.5
+    assert any("verdict detectable but adjusted p = 0.5" in p for p in claims_audit.comparisons(sections, records))
+
+
+def test_the_audit_finds_numbers_that_no_longer_match_the_records(study, tmp_path):
+    out, _ = study
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    text = (copy / "report.md").read_text()
+    abstract = text.index("## Abstract")
+    number = re.compile(r"\d+\.\d%").search(text, abstract)
+    broken = text[:number.start()] + "99.9%" + text[number.end():]
+    (copy / "report.md").write_text(broken)
+    assert claims_audit.rerender(copy, "quick") != []
+    assert claims_audit.tables("| cnn | 101.0% [99.0, 102.0] |") != []

@@ -1,0 +1,177 @@
+"""A reviewer's audit of a built report, independent of the package's statistics.
+
+What a skeptical statistician does with a report and its records, as code:
+
+1. re-render the report from its records and compare it byte for byte with the file (every number, the abstract
+   and every table included: a number that no longer matches the records is a difference);
+2. recompute every comparison from the record files with scipy and pandas directly, never through
+   ``emnist_lib.stats`` (each test written again from its textbook definition), and compare the difference, the
+   interval, the (adjusted) p-value and the degrees of freedom;
+3. check each verdict against its p-value (detectable exactly when the adjusted p is below alpha) and each
+   "over m" against the size of the family it is adjusted within;
+4. read the tables: every "mean [low, high]" cell ordered and inside 0-100%.
+
+The package supplies only the reading of records (``results.read_records``, the per-image vectors) and the
+sections whose claims are audited. Each check returns a list of problems (empty: it holds).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+ALPHA = 0.05
+CELL = re.compile(r"(\d+(?:\.\d+)?)% \[(\d+(?:\.\d+)?), (\d+(?:\.\d+)?)\]")
+
+
+def rerender(out: Path, profile: str) -> list[str]:
+    """The report in ``out`` against a fresh rendering of its records: the first differing line, if any."""
+    from emnist_lib.report import render_markdown
+
+    built = (out / "report.md").read_text()
+    fresh, _ = render_markdown(out, profile)
+    if built == fresh:
+        return []
+    for i, (a, b) in enumerate(zip(built.splitlines(), fresh.splitlines()), 1):
+        if a != b:
+            return [f"report.md line {i} differs from its records: {a[:160]!r} vs {b[:160]!r}"]
+    return ["report.md and its records' rendering differ in length"]
+
+
+def _vectors(ids: list[str], metric: str, by_id: dict) -> list[np.ndarray]:
+    from emnist_lib.analysis import correct_vector, scored_by
+
+    keys = scored_by(metric)
+    return [correct_vector(by_id[i], keys[0], keys[1]).astype(float) for i in ids]
+
+
+def _anova_se(d: list[np.ndarray]) -> tuple[float, float]:
+    """Standard error and Satterthwaite df of the grand mean of a seeds x images table (random seeds and images,
+    one value per cell), from pandas sums of squares: the textbook two-way random-effects estimator."""
+    k, n = len(d), d[0].size
+    long = pd.DataFrame({"seed": np.repeat(np.arange(k), n), "image": np.tile(np.arange(n), k),
+                         "y": np.concatenate(d)})
+    grand = long.y.mean()
+    ss_seed = n * ((long.groupby("seed").y.mean() - grand) ** 2).sum()
+    ss_image = k * ((long.groupby("image").y.mean() - grand) ** 2).sum()
+    ss_total = ((long.y - grand) ** 2).sum()
+    ms = {"seed": (ss_seed / (k - 1), k - 1), "image": (ss_image / (n - 1), n - 1),
+          "resid": ((ss_total - ss_seed - ss_image) / ((k - 1) * (n - 1)), (k - 1) * (n - 1))}
+    s2_seed = max((ms["seed"][0] - ms["resid"][0]) / n, 0.0)
+    s2_image = max((ms["image"][0] - ms["resid"][0]) / k, 0.0)
+    var = s2_seed / k + s2_image / n + ms["resid"][0] / (k * n)
+    # The same variance as a combination of mean squares, for Satterthwaite.
+    coef = {"seed": float(s2_seed > 0), "image": float(s2_image > 0)}
+    coef["resid"] = 1.0 - coef["seed"] - coef["image"]
+    denom = sum((coef[t] * ms[t][0]) ** 2 / ms[t][1] for t in ms if coef[t])
+    df = max(1.0, (var * k * n) ** 2 / denom) if denom > 0 else k - 1
+    return math.sqrt(var), df
+
+
+def _t_result(diff: float, se: float, df: float, m: int) -> dict:
+    p = 2 * sps.t.sf(abs(diff) / se, df) if se > 0 else (1.0 if diff == 0 else 0.0)
+    half = sps.t.ppf(1 - ALPHA / (2 * m), df) * se
+    return {"diff": diff, "low": diff - half, "high": diff + half, "p": min(1.0, p * m), "df": df}
+
+
+def recompute(c, by_id: dict) -> dict | None:
+    """The comparison ``c`` recomputed from its records: ``diff``, ``low``, ``high``, adjusted ``p`` (and ``df``)."""
+    m = int(c.correction.split()[-1]) if c.correction else 1
+    inputs = c.inputs or {}
+    if c.kind == "nadeau_bengio":
+        d = np.subtract(inputs["a"], inputs["b"])
+        k = d.size
+        se = math.sqrt((1 / k + inputs["n_test"] / inputs["n_train"]) * d.var(ddof=1))
+        return _t_result(float(d.mean()), se, k - 1, m)
+    if c.kind in ("anova_t", "seeds_t"):
+        a = _vectors(inputs["a"], inputs["metric"], by_id)
+        b = _vectors(inputs["b"], inputs["metric_b"], by_id)
+        d = [x - y for x, y in zip(a, b)]
+        diff = float(np.mean([x.mean() for x in d]))
+        if c.kind == "seeds_t":
+            res = sps.ttest_rel([x.mean() for x in a], [y.mean() for y in b])
+            ci = res.confidence_interval(1 - ALPHA / m)
+            return {"diff": diff, "low": ci.low, "high": ci.high, "p": min(1.0, res.pvalue * m), "df": len(d) - 1}
+        se, df = _anova_se(d)
+        return _t_result(diff, se, df, m)
+    if c.kind == "mcnemar_exact":
+        (a,), (b,) = _vectors(inputs["a"], inputs["metric"], by_id), _vectors(inputs["b"], inputs["metric_b"], by_id)
+        wins, losses, n = int(np.sum((a == 1) & (b == 0))), int(np.sum((a == 0) & (b == 1))), a.size
+        diff = float(a.mean() - b.mean())
+        if wins + losses == 0:
+            return {"diff": diff, "low": None, "high": None, "p": 1.0}
+        test = sps.binomtest(wins, wins + losses, 0.5)
+        ci = test.proportion_ci(1 - ALPHA / m, method="exact")
+        scale = (wins + losses) / n
+        return {"diff": diff, "low": scale * (2 * ci.low - 1), "high": scale * (2 * ci.high - 1),
+                "p": min(1.0, test.pvalue * m)}
+    if c.kind == "paired_t":
+        a = [by_id[i].metric(inputs["metric"]) for i in inputs["a"]]
+        b = [by_id[i].metric(inputs["metric_b"]) for i in inputs["b"]]
+        res = sps.ttest_rel(a, b)
+        ci = res.confidence_interval(1 - ALPHA / m)
+        return {"diff": float(np.mean(np.subtract(a, b))), "low": ci.low, "high": ci.high,
+                "p": min(1.0, res.pvalue * m)}
+    return None
+
+
+def comparisons(sections, records) -> list[str]:
+    """Every comparison of ``sections`` recomputed from ``records`` and checked: its numbers, its verdict against its
+    p-value, its family size, and why it was left out when it was."""
+    by_id = {f"{r.notebook}/{r.name}": r for r in records}
+    problems = []
+    for sec in sections:
+        families: dict[str, int] = {}
+        for c in sec.comparisons:
+            if c.family:
+                families[c.family] = families.get(c.family, 0) + 1
+        for c in sec.comparisons:
+            where = f"section {sec.title!r}: {c.a} vs {c.b}"
+            if c.kind is None:
+                problems.append(f"{where}: no test kind recorded, cannot be recomputed")
+                continue
+            if c.kind == "not_compared":
+                dead = [i for side in ("a", "b") for i in c.inputs[side] if by_id[i].status == "did_not_train"]
+                if not dead or c.significant:
+                    problems.append(f"{where}: left out as 'did not train' but no run of it did")
+                continue
+            if c.correction:
+                m = int(c.correction.split()[-1])
+                if c.family is None or families.get(c.family) != m:
+                    problems.append(f"{where}: {c.correction}, but its family {c.family!r} has "
+                                    f"{families.get(c.family, 1)} comparison(s)")
+            elif c.family and families.get(c.family, 1) > 1:
+                problems.append(f"{where}: in family {c.family!r} of {families[c.family]} but not adjusted")
+            p = c.p_adjusted if c.p_adjusted is not None else c.p
+            if p is not None and c.significant != (p < ALPHA):
+                problems.append(f"{where}: verdict {'detectable' if c.significant else 'not detectable'} but "
+                                f"adjusted p = {p:.4g}")
+            ref = recompute(c, by_id)
+            if ref is None:
+                problems.append(f"{where}: test kind {c.kind!r} has no independent recomputation")
+                continue
+            for key in ("diff", "low", "high", "p", "df"):
+                got, want = getattr(c, key if key != "p" else "p_decisive"), ref.get(key)
+                if want is None or got is None:
+                    if (want is None) != (got is None) and key != "df":
+                        problems.append(f"{where}: {key} is {got} but recomputes to {want}")
+                    continue
+                if not math.isclose(got, want, rel_tol=1e-4, abs_tol=1e-6):
+                    problems.append(f"{where}: {key} is {got:.6g} but recomputes to {want:.6g}")
+    return problems
+
+
+def tables(report_text: str) -> list[str]:
+    """Every "mean [low, high]" in the report (tables, abstract, findings): ordered and inside 0-100%."""
+    problems = []
+    for line in report_text.splitlines():
+        for m in CELL.finditer(line):
+            mean, low, high = map(float, m.groups())
+            if not (0 <= low <= mean <= high <= 100):
+                problems.append(f"interval out of order or range: {m.group(0)!r} in {line[:120]!r}")
+    return problems
