@@ -22,7 +22,6 @@ A difference is called a difference only when its test rejects at :data:`ALPHA`
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -34,6 +33,7 @@ CONFIDENCE = 0.95
 POWER = 0.80  # the power at which a "no detectable difference" states the smallest difference it would detect
 BOOTSTRAP = 4000  # replicates of the seed x test-image bootstrap
 EQUIVALENCE_MARGIN = 0.01  # TOST margin (accuracy, 1 point) where a section argues two settings are equivalent
+DETECT = 0.02  # the difference (2 points) every headline comparison is designed to detect with POWER
 
 
 def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> dict:
@@ -84,6 +84,7 @@ class Comparison:
     p_adjusted: float | None = None
     correction: str | None = None
     mde: float | None = None  # the smallest difference the design detects with 80% power
+    power: float | None = None  # the power to detect DETECT (2 points) at this design's standard error
     equivalent: bool | None = None  # TOST within ``margin``
     margin: float | None = None
     tost_low: float | None = None  # the 90% interval TOST judges (both one-sided tests at ALPHA)
@@ -173,6 +174,7 @@ def mcnemar_test(correct_a: Sequence[bool], correct_b: Sequence[bool], name_a: s
                    p_adjusted=min(1.0, p * m) if m > 1 else None,
                    correction=f"Bonferroni over {m}" if m > 1 else None, se=se, kind="mcnemar_exact")
     c.mde = min_detectable(se, m) if se > 0 else None
+    c.power = power_at(DETECT, se, m) if se > 0 else None
     return c
 
 
@@ -340,6 +342,65 @@ def min_detectable(se: float, family_size: int = 1, power: float = POWER, df: in
     return float((norm.ppf(1 - ALPHA / (2 * family_size)) + norm.ppf(power)) * se)
 
 
+def power_at(diff: float, se: float, family_size: int = 1, df: float | None = None) -> float:
+    """The power of a two-sided test at ALPHA/``family_size`` to detect a true difference ``diff`` for an estimate
+    with standard error ``se``: the noncentral t (scipy) on ``df`` degrees of freedom, or the normal when None."""
+    from scipy.stats import nct, norm
+
+    if se <= 0:
+        return 1.0
+    delta = abs(diff) / se
+    if df is None:
+        z = norm.ppf(1 - ALPHA / (2 * family_size))
+        return float(norm.sf(z - delta) + norm.cdf(-z - delta))
+    q = _t_quantile(1 - ALPHA / (2 * family_size), df)
+    return float(nct.sf(q, df, delta) + nct.sf(q, df, -delta))  # the lower tail by symmetry (scipy: no nan)
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    """How many seeds a comparison on shared images needs to detect ``target`` with ``power`` (:func:`plan_seeds`)."""
+
+    seeds: int | None  # None: not reached within max_seeds (the images are the limit)
+    power: float  # at ``seeds`` (or at max_seeds)
+    target: float
+    family_size: int
+    n_images: int
+    components: dict  # the pilot's variance components of a paired difference: seed, image, residual
+
+
+def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_size: int = 1, target: float = DETECT,
+               power: float = POWER, max_seeds: int = 20) -> SeedPlan:
+    """Seeds for a comparison of two recipes on shared images, from a pilot's paired differences (``pilot[s]``: one
+    seed's per-image difference of the two recipes, -1/0/1, on the same images for every seed).
+
+    The pilot's two-way ANOVA gives the variance components of a difference (seed, image, residual; see
+    :func:`seeds_images_se`); a design of ``k`` seeds on ``n_images`` images then has standard error
+    sqrt(seed/k + image/n + residual/(k n)) with Satterthwaite degrees of freedom, and the smallest ``k`` whose
+    power (:func:`power_at`) reaches ``power`` at ``target`` is the plan."""
+    x = np.stack([np.asarray(a, np.float64) for a in pilot])
+    k0, n0 = x.shape
+    if k0 < 2:
+        raise ValueError(f"a pilot needs at least 2 seeds to estimate the seed-to-seed spread, got {k0}")
+    n = n_images or n0
+    grand, seed_means, image_means = x.mean(), x.mean(axis=1), x.mean(axis=0)
+    ms_seed = n0 * float(np.sum((seed_means - grand) ** 2)) / (k0 - 1)
+    ms_image = k0 * float(np.sum((image_means - grand) ** 2)) / (n0 - 1)
+    resid = x - seed_means[:, None] - image_means[None, :] + grand
+    ms_resid = float(np.sum(resid ** 2)) / ((k0 - 1) * (n0 - 1))
+    comp = {"seed": max((ms_seed - ms_resid) / n0, 0.0), "image": max((ms_image - ms_resid) / k0, 0.0),
+            "residual": ms_resid}
+    best = 0.0
+    for k in range(2, max_seeds + 1):
+        terms = [(comp["seed"] / k, k - 1), (comp["image"] / n, n - 1), (comp["residual"] / (k * n), (k - 1) * (n - 1))]
+        var = sum(v for v, _ in terms)
+        df = var ** 2 / sum(v ** 2 / d for v, d in terms if v > 0) if var > 0 else k - 1
+        best = power_at(target, math.sqrt(var), family_size, df)
+        if best >= power:
+            return SeedPlan(k, best, target, family_size, n, comp)
+    return SeedPlan(None, best, target, family_size, n, comp)
+
+
 def recipe_comparison(a: Sequence[np.ndarray], b: Sequence[np.ndarray], shared_images: bool, name_a: str = "A",
                       name_b: str = "B", family_size: int = 1, unit: str = "seeds",
                       margin: float = EQUIVALENCE_MARGIN) -> Comparison:
@@ -380,6 +441,7 @@ def recipe_comparison(a: Sequence[np.ndarray], b: Sequence[np.ndarray], shared_i
                    correction=f"Bonferroni over {m}" if m > 1 else None, se=se, df=df,
                    kind="anova_t" if shared_images else "seeds_t")
     c.mde = min_detectable(se, m, df=df)
+    c.power = power_at(DETECT, se, m, df)
     c.tost_low, c.tost_high = diff - q_tost * se, diff + q_tost * se
     c.equivalent = bool(-margin < c.tost_low and c.tost_high < margin)
     c.margin = margin
@@ -412,4 +474,5 @@ def corrected_resampled_t(a: Sequence[float], b: Sequence[float], n_train: int, 
                    df=float(k - 1), kind="nadeau_bengio",
                    inputs={"a": list(map(float, a)), "b": list(map(float, b)), "n_train": n_train, "n_test": n_test})
     c.mde = min_detectable(se, family_size, df=k - 1)
+    c.power = power_at(DETECT, se, family_size, k - 1)
     return c

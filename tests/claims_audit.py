@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import integrate
 from scipy import stats as sps
 
 ALPHA = 0.05
@@ -76,7 +77,32 @@ def _anova_se(d: list[np.ndarray]) -> tuple[float, float]:
 def _t_result(diff: float, se: float, df: float, m: int) -> dict:
     p = 2 * sps.t.sf(abs(diff) / se, df) if se > 0 else (1.0 if diff == 0 else 0.0)
     half = sps.t.ppf(1 - ALPHA / (2 * m), df) * se
-    return {"diff": diff, "low": diff - half, "high": diff + half, "p": min(1.0, p * m), "df": df}
+    return {"diff": diff, "low": diff - half, "high": diff + half, "p": min(1.0, p * m), "df": df, "se": se}
+
+
+def stats_detect() -> float:
+    """The difference the report's power is stated for (the report says it in words; read from the package)."""
+    from emnist_lib.stats import DETECT
+
+    return DETECT
+
+
+def _power(diff: float, se: float, m: int, df: float | None) -> float:
+    """Power of the two-sided test at ALPHA/m against a true ``diff``: the noncentral t's two tails (normal if no df)."""
+    if se <= 0:
+        return 1.0
+    if df is None:
+        z = sps.norm.ppf(1 - ALPHA / (2 * m))
+        return float(sps.norm.sf(z - diff / se) + sps.norm.cdf(-z - diff / se))
+    q = sps.t.ppf(1 - ALPHA / (2 * m), df)
+    delta = diff / se
+
+    def tails(v: float) -> float:  # T = (Z + delta) / sqrt(V / df), V ~ chi-square(df): both rejection tails given V
+        s = math.sqrt(v / df)
+        return (sps.norm.sf(q * s - delta) + sps.norm.cdf(-q * s - delta)) * sps.chi2.pdf(v, df)
+
+    lo, hi = sps.chi2.ppf([1e-12, 1 - 1e-12], df)
+    return float(integrate.quad(tails, lo, hi, limit=200)[0])
 
 
 def recompute(c, by_id: dict) -> dict | None:
@@ -96,7 +122,9 @@ def recompute(c, by_id: dict) -> dict | None:
         if c.kind == "seeds_t":
             res = sps.ttest_rel([x.mean() for x in a], [y.mean() for y in b])
             ci = res.confidence_interval(1 - ALPHA / m)
-            return {"diff": diff, "low": ci.low, "high": ci.high, "p": min(1.0, res.pvalue * m), "df": len(d) - 1}
+            se = float(np.std([x.mean() for x in d], ddof=1) / math.sqrt(len(d)))
+            return {"diff": diff, "low": ci.low, "high": ci.high, "p": min(1.0, res.pvalue * m), "df": len(d) - 1,
+                    "se": se}
         se, df = _anova_se(d)
         return _t_result(diff, se, df, m)
     if c.kind == "mcnemar_exact":
@@ -108,8 +136,9 @@ def recompute(c, by_id: dict) -> dict | None:
         test = sps.binomtest(wins, wins + losses, 0.5)
         ci = test.proportion_ci(1 - ALPHA / m, method="exact")
         scale = (wins + losses) / n
+        wald = math.sqrt(max(wins + losses - (wins - losses) ** 2 / n, 0.0)) / n
         return {"diff": diff, "low": scale * (2 * ci.low - 1), "high": scale * (2 * ci.high - 1),
-                "p": min(1.0, test.pvalue * m)}
+                "p": min(1.0, test.pvalue * m), "se": wald, "df": None}
     if c.kind == "paired_t":
         a = [by_id[i].metric(inputs["metric"]) for i in inputs["a"]]
         b = [by_id[i].metric(inputs["metric_b"]) for i in inputs["b"]]
@@ -155,6 +184,11 @@ def comparisons(sections, records) -> list[str]:
             if ref is None:
                 problems.append(f"{where}: test kind {c.kind!r} has no independent recomputation")
                 continue
+            if c.power is not None and ref.get("se") is not None:
+                want = _power(stats_detect(), ref["se"], int(c.correction.split()[-1]) if c.correction else 1,
+                              ref.get("df"))
+                if not math.isclose(c.power, want, rel_tol=1e-3, abs_tol=1e-4):
+                    problems.append(f"{where}: power {c.power:.4f} but recomputes to {want:.4f}")
             for key in ("diff", "low", "high", "p", "df"):
                 got, want = getattr(c, key if key != "p" else "p_decisive"), ref.get(key)
                 if want is None or got is None:
