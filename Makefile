@@ -32,7 +32,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" tests
 
-## make report: run the study (PROFILE=smoke|quick|full, EXECUTOR=local|local:N|inline|tcp://...) and build report/.
+## make report: run the study (PROFILE=smoke|quick|emnist|full, EXECUTOR=local|local:N|inline|tcp://...) and build report/.
 report: $(STAMP)
 	$(PY) -m emnist_lib report --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR))
 

@@ -28,8 +28,8 @@ INPUT_CONVENTION = {
     "orientation": "upright, as a person reads it (not the transposed layout of the official files)",
     "framing": "EMNIST: bounding box of the ink, aspect ratio kept, centred in 24x24 inside a 2-pixel border",
 }
-# The default model of `predict`, `serve` and `export`: the best CNN of the newest report.
-DEFAULT_PROFILES = ("full", "quick")
+# The default model of `predict`, `serve` and `export`: the final CNN of the largest-scale report built.
+DEFAULT_PROFILES = ("full", "emnist", "quick")  # the largest-scale final model there is
 DEFAULT_MODEL = "final_cnn"
 
 
@@ -140,7 +140,7 @@ def read_card(model_path: str | Path) -> dict:
 
 
 def default_model() -> Path:
-    """The best CNN of the most recent report (full, else quick)."""
+    """The final CNN of the largest-scale report there is (full, else emnist, else the quick preview)."""
     tried = []
     for profile in DEFAULT_PROFILES:
         path = config.output_dir(profile) / "models" / f"{DEFAULT_MODEL}.keras"

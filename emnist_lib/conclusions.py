@@ -132,6 +132,19 @@ class Section:
     empty: bool = False
     headline: list[Finding] = field(default_factory=list)
     budget_checks: list = field(default_factory=list)  # analysis.BudgetCheck, one per checked comparison
+    per_class: dict[str, list[int]] = field(default_factory=dict)  # data split: training images per class (runs)
+
+    @property
+    def scale(self) -> str:
+        """How many images per class its runs trained on, in words: "400 images per class", or per data set when
+        it trains on several ("mnist 900, letters 400 images per class")."""
+        def size(ns: list[int]) -> str:
+            return f"{ns[0]:,}" if len(ns) == 1 else f"{ns[0]:,}-{ns[-1]:,}"
+
+        if len(self.per_class) == 1:
+            return f"{size(next(iter(self.per_class.values())))} images per class"
+        return (", ".join(f"{split} {size(ns)}" for split, ns in self.per_class.items()) + " images per class"
+                if self.per_class else "")
 
     @property
     def data_tag(self) -> str:
@@ -197,7 +210,7 @@ def convergence_line(runs: list[Record]) -> list[Finding]:
     if not trained:
         return []
     counts = {s.value: sum(r.status == s for r in trained) for s in (Status.PLATEAU, Status.IMPROVING,
-                                                                       Status.UNDETERMINED)}
+                                                                       Status.UNDETERMINED, Status.DID_NOT_TRAIN)}
     return [SHARED.finding("convergence_line", counts=counts, trained=len(trained))]
 
 
@@ -312,7 +325,18 @@ def base(notebook: str, title: str, question: str, runs: list[Record]) -> Sectio
                   partly_real=any(not r.synthetic for r in runs))
     trained = [r for r in runs if r.group and not analysis.is_budget_check(r.group)]  # a budget check has its own line
     sec.setup = data_lines(trained or runs) + budget_lines(trained) + seed_line(trained) + convergence_line(trained)
+    sec.per_class = per_class(trained)
     return sec
+
+
+def per_class(runs: list[Record]) -> dict[str, list[int]]:
+    """The training images per class of ``runs`` (those a run trained on, after its validation hold-out) per data
+    split, each distinct size once, from each record's budget and its number of classes (1 / chance)."""
+    out: dict[str, set[int]] = {}
+    for r in runs:
+        if r.budget and r.convergence and r.convergence.chance:
+            out.setdefault(r.data.split, set()).add(round(r.budget.train_images * r.convergence.chance))
+    return {split: sorted(ns) for split, ns in out.items()}
 
 
 def source_words(prov: Provenance) -> str:

@@ -34,7 +34,12 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 PARAMS_DIR = REPO_ROOT / "params"
 REPORT_DIR = REPO_ROOT / "report"
 BUILD_DIR = REPO_ROOT / "build"
-PROFILES = ("smoke", "quick", "full")
+PROFILES = ("smoke", "quick", "emnist", "full")
+# What each profile is for (the report's title and abstract say it).
+PROFILE_ROLES = {"smoke": "a code path (seconds, synthetic data), never a result",
+                 "quick": "a preview: small training sets, minutes on a laptop",
+                 "emnist": "the EMNIST-scale study: 400 training images per class for balanced, 1,000 for letters",
+                 "full": "the official split sizes, for a GPU"}
 
 
 def data_dir() -> Path:
@@ -99,8 +104,8 @@ def shared_data_dir() -> Path | None:
 def output_dir(profile: str) -> Path:
     """Per-profile output folder: executed notebooks, figures, records, tables.
 
-    The ``quick`` and ``full`` profiles write to ``report/<profile>`` (the
-    committed report is built from ``quick``); ``smoke`` writes under ``build/``
+    The ``quick``, ``emnist`` and ``full`` profiles write to ``report/<profile>`` (the
+    committed reports are ``emnist`` and the ``quick`` preview); ``smoke`` writes under ``build/``
     so smoke and CI runs never overwrite the committed report.
     ``EMNIST_OUTPUT_DIR`` overrides it (used by tests).
     """

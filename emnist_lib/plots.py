@@ -158,6 +158,32 @@ def interval_plot(summaries, heading: str, synthetic: bool, chance: float | None
     return fig
 
 
+def scale_curve(points: dict[str, list[tuple[int, dict]]], field: Sequence[dict], heading: str, synthetic: bool):
+    """Test accuracy (mean and 95% interval over seeds) against training images per class (log scale), one line per
+    recipe; published accuracies marked at their training size (``field``: label, per_class, accuracy)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for name, pts in points.items():
+        sizes = [n for n, _ in pts]
+        means = [ci["mean"] for _, ci in pts]
+        err = [[ci["mean"] - (ci["low"] if ci["low"] is not None else ci["mean"]) for _, ci in pts],
+               [(ci["high"] if ci["high"] is not None else ci["mean"]) - ci["mean"] for _, ci in pts]]
+        ax.errorbar(sizes, means, yerr=err, fmt="o-", capsize=3, label=name)
+    markers = iter("s^vD")
+    for ref in field:
+        ax.plot(ref["per_class"], ref["accuracy"], next(markers, "x"), color="black", ms=6, mfc="none",
+                label=ref["label"])
+    ax.set_xscale("log")
+    ticks = sorted({n for pts in points.values() for n, _ in pts} | {ref["per_class"] for ref in field})
+    ax.set_xticks(ticks, [f"{n:,}" for n in ticks])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.set_xlabel("training images per class (log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=6.5, loc="lower right")
+    ax.set_title(title(heading, synthetic), fontsize=10)
+    return fig
+
+
 def blur_curves(kernels: Sequence[int], accuracy: dict[str, Sequence[float]], heading: str, synthetic: bool):
     """Test accuracy against blur kernel size (0 = clean), one line per trained model."""
     fig, ax = plt.subplots(figsize=(6, 3.8))

@@ -47,7 +47,10 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     trained = [r for r in records if r.convergence and r.status != Status.NOT_TRAINED]
     in_abstract = {c.notebook for c in chapters.CHAPTERS if c.in_abstract}
+    headline_sizes = sorted({n for s in sections if s.notebook in in_abstract
+                             for split, ns in s.per_class.items() if split in ("balanced", "letters") for n in ns})
     text = conclusions.environment().get_template("report.md.j2").render(
+        preview=profile.split()[0] in ("quick", "smoke"), headline_sizes=headline_sizes,
         sections=sections, abstract=[s for s in sections if s.notebook in in_abstract and not s.empty],
         synthetic=[s.title for s in sections if s.synthetic and not s.empty],
         real=sorted({conclusions.source_words(r.data) for r in records if not r.synthetic}), pool=_pool(records),

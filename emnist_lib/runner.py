@@ -100,10 +100,11 @@ def run_budgets(notebook: str, params: dict, declared: dict) -> list[dict]:
         full, classes = _split_facts(entry.data, values)
         n = (values.get(entry.size) or full) if entry.size else full
         batch = values.get(entry.batch) or LARGEST_AUTO_BATCH
-        steps = values[entry.epochs] * math.ceil(n * (1 - VALIDATION_FRACTION) / batch)
+        held = values.get("validation_fraction", VALIDATION_FRACTION)
+        steps = values[entry.epochs] * math.ceil(n * (1 - held) / batch)
         out.append({"size_param": entry.size, "epochs_param": entry.epochs, "batch_param": entry.batch, "steps": steps,
                     "minimum": MIN_STEPS_PER_CLASS * classes, "classes": classes, "images": n,
-                    "epochs": values[entry.epochs], "batch": batch})
+                    "epochs": values[entry.epochs], "batch": batch, "held_out": held})
     return out
 
 
@@ -137,7 +138,8 @@ def check_budgets(profile: str, plan: list[tuple[Path, dict]]) -> None:
                 size = f"{b['size_param']}={b['images']}" if b["size_param"] else f"{b['images']} training images"
                 raise ValueError(
                     f"params/{profile}/{path.stem}.yaml: notebook {path.stem} would train for {b['steps']} optimizer "
-                    f"steps ({b['epochs_param']}={b['epochs']} epochs of {size}, 90% after the validation split, "
+                    f"steps ({b['epochs_param']}={b['epochs']} epochs of {size}, {100 * (1 - b['held_out']):.0f}% after the "
+                    "validation split, "
                     f"at {b['batch_param']}={b['batch']}), below the minimum of "
                     f"{b['minimum']} ({MIN_STEPS_PER_CLASS} per class x {b['classes']} classes) needed to leave "
                     f"chance; raise {b['epochs_param']} or {b['size_param'] or 'the data'}, or lower {b['batch_param']}")

@@ -333,7 +333,7 @@ def _checked_classes(model, y: np.ndarray, num_classes: int | None) -> int:
     return num_classes
 
 
-def _hold_out(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
+def hold_out(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
     """``(x, y, validation)``: a stratified ``cfg.validation_fraction`` of the images held out, drawn with
     ``cfg.validation_seed`` (the run's seed when None)."""
     from sklearn.model_selection import train_test_split
@@ -425,7 +425,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     num_classes = _checked_classes(model, y, num_classes)
     cfg = replace(cfg, batch_size=cfg.batch_size or auto_batch_size(model, model_kwargs))
     if validation is None and cfg.validation_fraction > 0:
-        x, y, validation = _hold_out(x, y, cfg)
+        x, y, validation = hold_out(x, y, cfg)
     name = model if isinstance(model, str) else model.name
     # "cached": the format of what is cached with a model (2: its per-epoch validation correctness too), so a model
     # cached without what the convergence test needs is never reused.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import analysis, results, stats
 from ..conclusions import Section, Table, Wording, budget_check_findings, open_section, pair, status_words, threats
 from ..dataset import Dataset
@@ -18,28 +20,37 @@ QUESTION = WORDING.say("question")
 GROUP = "final"
 MLP, CNN, BASELINE_CNN = "mlp", "cnn", "cnn_baseline"  # the last: chapter 04's baseline, what selection must beat
 MOST_CONFUSED = "most_confused_cnn"
+CURVE = "learning_curve"  # the final MLP and CNN recipes at several training sizes
+# Published test accuracies on EMNIST balanced (literature, not results of this project), marked on the learning
+# curve at their training images per class (the official training set holds 2,400 per class).
+FIELD = ({"label": "Cohen et al. 2017, OPIUM linear classifier, full set", "per_class": 2400, "accuracy": 0.7802},
+         {"label": "TextCaps (Jayasundara et al. 2019), 200 per class", "per_class": 200, "accuracy": 0.878},
+         {"label": "TextCaps (Jayasundara et al. 2019), full set", "per_class": 2400, "accuracy": 0.9046})
 METRICS = ("test_accuracy", "test_precision_macro", "test_recall_macro", "test_f1_macro", "test_top_k_accuracy")
 
 
 # --------------------------------------------------------------------------- procedures
-def selected_recipe(study, key: RecordKey, name: str, model: str, epochs: int, batch_size: int) -> Recipe:
+def selected_recipe(study, key: RecordKey, name: str, model: str, epochs: int, batch_size: int,
+                    validation_fraction: float = 0.1) -> Recipe:
     """The recipe another chapter selected (its record ``key``), at this chapter's budget (``epochs``, and
-    ``batch_size``: 0 means automatic), named ``name``; the builder's defaults when that notebook has not run."""
+    ``batch_size``: 0 means automatic) and validation hold-out, named ``name``; the builder's defaults when that
+    notebook has not run."""
     rec = study.find(key)
     selected = rec.recipe if rec else Recipe(name, model, origin=f"builder defaults ({key.notebook} not run)")
     return selected.changed(name, origin=selected.origin or (rec.name if rec else "")).with_train(
-        epochs=epochs, batch_size=batch_size or None, seed=0)
+        epochs=epochs, batch_size=batch_size or None, seed=0, validation_fraction=validation_fraction)
 
 
-def selected_recipes(study, epochs: int, batch_size: int) -> tuple[list[Recipe], bool]:
+def selected_recipes(study, epochs: int, batch_size: int, validation_fraction: float = 0.1) -> tuple[list[Recipe], bool]:
     """The MLP chapter 02 selected, the CNN chapter 04 cross-validated and, to test that selection on held-out
     images, chapter 04's baseline CNN (unless the selection kept the baseline's recipe: then the second value is
     True, and the baseline is left out); all at this budget (the same maximum epochs); prints them."""
-    recipes = [selected_recipe(study, c02.SELECTED_MLP, MLP, "mlp", epochs, batch_size),
-               selected_recipe(study, c04.SELECTED_CNN, CNN, "cnn", epochs, batch_size)]
+    held = validation_fraction
+    recipes = [selected_recipe(study, c02.SELECTED_MLP, MLP, "mlp", epochs, batch_size, held),
+               selected_recipe(study, c04.SELECTED_CNN, CNN, "cnn", epochs, batch_size, held)]
     kept_baseline = False
     if study.find(c04.BASELINE_CV):
-        baseline = selected_recipe(study, c04.BASELINE_CV, BASELINE_CNN, "cnn", epochs, batch_size)
+        baseline = selected_recipe(study, c04.BASELINE_CV, BASELINE_CNN, "cnn", epochs, batch_size, held)
         if baseline == recipes[1]:
             kept_baseline = True  # selection kept the baseline: nothing to test it against
         else:
@@ -89,6 +100,62 @@ def final_runs(study, ds: Dataset, recipes: list[Recipe], seeds: list[int], kept
     return first, runs
 
 
+def curve_recipes(recipes: list[Recipe], sizes: list[int]) -> list[Recipe]:
+    """The final MLP and CNN recipes at each training size (images per class the run trains on, after the validation
+    hold-out), named ``<recipe>@<size>``, the size recorded as the condition ``per_class``."""
+    from dataclasses import replace
+
+    return [replace(r, name=f"{r.name}@{n}", condition={**r.condition, "per_class": n})
+            for r in recipes if r.name in (MLP, CNN) for n in sizes]
+
+
+def nested_subset(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """Indices of ``per_class`` images of every class of ``y``: the first of one seeded order per class, so a smaller
+    size is a subset of a larger one (the curve adds data, it does not redraw it). Too few images is an error."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        if len(members) < per_class:
+            raise ValueError(f"a learning-curve size of {per_class} images per class, but class {c} has only "
+                             f"{len(members)} training images after the validation hold-out: lower curve_sizes or "
+                             "raise n_train")
+        out.append(rng.permutation(members)[:per_class])
+    return np.sort(np.concatenate(out))
+
+
+@trains
+def learning_curve(study, ds: Dataset, recipes: list[Recipe], sizes: list[int], seeds: list[int]):
+    """The final MLP and CNN recipes trained on ``sizes`` images per class (:func:`nested_subset` of the training
+    images left after the same validation hold-out as the full runs, which validates every size) and scored on the
+    same test images; records ``learning_curve__<recipe>@<size>__seed<k>``."""
+    from ..study import run_recipes
+    from ..training import hold_out, train
+
+    def fit(recipe: Recipe, seed: int):
+        cfg = recipe.run_config(seed)
+        x, y, validation = hold_out(ds.x_train, ds.y_train, cfg)
+        keep = nested_subset(y, recipe.condition["per_class"], cfg.validation_seed or 0)
+        return train(recipe.model, x[keep], y[keep], ds.num_classes, cfg, recipe.model_settings,
+                     validation=validation, verbose=0)
+
+    return run_recipes(study, ds, curve_recipes(recipes, sizes), seeds, CURVE, fit=fit)
+
+
+def curve_points(records: list[Record]) -> dict[str, list[tuple[int, dict]]]:
+    """Per final recipe (its label), ``(images per class, test accuracy interval)`` by size: the curve's runs and the
+    final runs at the full size."""
+    out: dict[str, dict[int, dict]] = {}
+    for group in (CURVE, GROUP):
+        for variant, rs in analysis.group_runs(records, NOTEBOOK, group).items():
+            name = variant.split("@")[0]
+            if name not in (MLP, CNN):
+                continue
+            size = rs[0].config.get("per_class") or round(rs[0].budget.train_images * rs[0].convergence.chance)
+            out.setdefault(WORDING.say("label", model=name), {})[size] = analysis.interval(rs, "test_accuracy")
+    return {name: sorted(pts.items()) for name, pts in out.items()}
+
+
 def record_most_confused(study, ds: Dataset, proba, seed: int, n: int = 8) -> list[dict]:
     """The CNN's most confused (true, predicted) pairs on the test set (:data:`MOST_CONFUSED`)."""
     from ..evaluation import most_confused
@@ -130,8 +197,29 @@ def findings(records: list[Record]) -> Section:
     if confused and confused.metrics.get("pairs"):
         sec.conclusions.append(WORDING.finding("most_confused", pairs=confused.metrics["pairs"][:5], seed=confused.seed))
     budget_check_findings(sec, records, NOTEBOOK, GROUP, "test_accuracy", WORDING.say("check_what"))
+    _curve(sec, records)
     sec.threats = threats(runs, [WORDING.finding("first_seed_threat")])
     return sec
+
+
+def field_for(records: list[Record]) -> tuple[dict, ...]:
+    """The published accuracies that apply to this chapter's runs in ``records``: on real EMNIST balanced only."""
+    runs = [r for r in analysis.of_notebook(records, NOTEBOOK) if r.group]
+    return FIELD if runs and all(r.data.split == "balanced" and not r.synthetic for r in runs) else ()
+
+
+def _curve(sec: Section, records: list[Record]) -> None:
+    """The learning curve's table and sentence: each final recipe's test accuracy by training size, the published
+    accuracies beside it."""
+    points = curve_points(records)
+    if not any(len(pts) > 1 for pts in points.values()):
+        return
+    field = field_for(records)
+    rows = [[name, f"{n:,}", stats.fmt_interval(ci)] for name, pts in points.items() for n, ci in pts]
+    rows += [[ref["label"], f"{ref['per_class']:,}", f"{100 * ref['accuracy']:.1f}% (published)"] for ref in field]
+    sec.tables.append(Table(WORDING.say("caption_curve"), ["model", "training images per class", "test accuracy"],
+                            rows))
+    sec.conclusions.append(WORDING.finding("curve", points=points, field=field))
 
 
 CHAPTER = Chapter(NOTEBOOK, TITLE, QUESTION, findings, in_abstract=True,
