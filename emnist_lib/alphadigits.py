@@ -25,7 +25,7 @@ import numpy as np
 from . import config
 from .dataset import Dataset
 from .download import download, reachable
-from .errors import DataFormatError, MissingDataError
+from .errors import DataFormatError, MissingDataError, StudyWarning
 from .fileio import sha256_file
 from .splits import ALPHADIGITS_FILE, ALPHADIGITS_SHA256, ALPHADIGITS_SIZE, ALPHADIGITS_URL, get_split
 
@@ -129,7 +129,8 @@ def load_alphadigits(source: str = "auto", path: str | Path | None = None, data_
         source = "roweis" if have or (not config.offline() and reachable(ALPHADIGITS_URL)) else "synthetic"
         if source == "synthetic":
             warnings.warn("Binary AlphaDigits is not available offline: using a SYNTHETIC 20x16 stand-in "
-                          "drawn from Hershey print families and fonts that synthetic EMNIST does not use.", stacklevel=2)
+                          "drawn from Hershey print families and fonts that synthetic EMNIST does not use.",
+                          StudyWarning, stacklevel=2)
     if source == "synthetic":
         from .synthetic import GENERATOR_VERSION, alphadigits_style
 

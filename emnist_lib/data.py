@@ -45,7 +45,7 @@ import numpy as np
 from . import config
 from .dataset import Dataset
 from .download import download, mirrors_from_env, reachable
-from .errors import ChecksumError, DataFormatError, MissingDataError, check_size
+from .errors import ChecksumError, DataFormatError, MissingDataError, StudyWarning, check_size
 from .fileio import atomic_path, sha256_file
 from .idx import read_idx
 from .splits import GZIP_ZIP_SHA256, GZIP_ZIP_SIZE, GZIP_ZIP_URL, OFFICIAL_FILES, SplitSpec, get_split
@@ -285,7 +285,7 @@ def resolve_source(spec: SplitSpec, source: str, data_dir: Path | None = None) -
             f"{Path(data_dir) if data_dir else config.data_dir()} and no network): using the "
             "SYNTHETIC handwriting (pen-drawn letterforms, not real EMNIST). Results are NOT comparable to published "
             "EMNIST numbers. Run 'python -m emnist_lib data fetch' with internet for real data.",
-            stacklevel=3,
+            StudyWarning, stacklevel=3,
         )
         _WARNED_SYNTHETIC = True
     return "synthetic"

@@ -33,3 +33,8 @@ def check_size(name: str, value):
         return int(value)
     raise ValueError(f"{name}={value!r} is not a valid size: give a whole number of images, 0 or more "
                      "(None or 0 takes the default size)")
+
+
+class StudyWarning(UserWarning):
+    """A warning a user must act on, shown even by a quiet ``make report``: the data fell back to synthetic, a
+    selection found nothing that trained. Other libraries' warnings go to the run's log."""

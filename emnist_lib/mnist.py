@@ -31,7 +31,7 @@ import numpy as np
 
 from . import config
 from .dataset import Dataset
-from .errors import ChecksumError, DataFormatError, MissingDataError, check_size
+from .errors import ChecksumError, DataFormatError, MissingDataError, StudyWarning, check_size
 from .fileio import sha256_file
 from .idx import read_idx
 from .splits import MNIST_FILES, MNIST_NPZ_SHA256, MNIST_SHA256
@@ -121,7 +121,7 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None, synthet
                 return _dataset(arrays, {"source": "keras-mnist", **prov})
             except Exception as exc:  # noqa: BLE001 - any download failure means: fall back
                 warnings.warn(f"MNIST download via keras.datasets failed ({exc}); using SYNTHETIC digits.",
-                              stacklevel=2)
+                              StudyWarning, stacklevel=2)
                 source = "synthetic"
     if source == "idx":
         if folder is None:
@@ -137,7 +137,8 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None, synthet
         return _dataset(arrays, {"source": "keras-mnist", **prov})
     if requested == "auto":  # an explicit source="synthetic" is the caller's choice, not a fallback
         warnings.warn("The original MNIST is not available (no IDX files, offline): using the SYNTHETIC EMNIST "
-                      "'mnist' split instead. Results are not comparable to published MNIST numbers.", stacklevel=2)
+                      "'mnist' split instead. Results are not comparable to published MNIST numbers.", StudyWarning,
+                      stacklevel=2)
     ds = load_emnist("mnist", source="synthetic", n_train=synthetic_train, n_test=synthetic_test,
                      seed=seed)
     return Dataset("mnist", ds.x_train, ds.y_train, ds.x_test, ds.y_test, CLASS_NAMES,

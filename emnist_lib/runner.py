@@ -234,18 +234,57 @@ def executor_for_kernels(name: str | None):
                 os.environ[key] = value
 
 
+LOG_NAME = "run.log"  # under the profile's output folder: everything a quiet run does not show
+
+
+@contextlib.contextmanager
+def quiet_output(log: Path, verbose: bool):
+    """Unless ``verbose``, send this process's standard error, and so that of every process it starts (the notebook
+    kernels, TensorFlow's C++ logs, oneDNN's notices, ipykernel's and Dask's messages), to ``log``: a run then shows
+    only what :func:`_run_profile` prints to standard output. The file descriptor is redirected, not just
+    ``sys.stderr``, so the child processes inherit it."""
+    if verbose:
+        yield None
+        return
+    import sys
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log, "ab", buffering=0) as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield log
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool = False,
                 timeout: int = 1800, dry_run: bool = False, executor: str | None = None) -> int:
     """Execute the notebooks of ``profile`` in order and build the report. Returns an exit code.
 
     ``dry_run`` runs every notebook's code path with the profile's settings at a tiny size
     (:func:`dry_run_params`) into ``build/dry-run-<profile>``: a check of the code, not results. ``executor``:
-    where the runs of each comparison execute (:func:`executor_for_kernels`)."""
-    with executor_for_kernels(executor) as spec:
-        if spec.kind != "inline":
-            print(f"[{profile}] runs execute on {spec} ({os.environ['EMNIST_EXECUTOR']}), "
-                  f"{os.environ['EMNIST_THREADS']} thread(s) per run", flush=True)
-        return _run_profile(profile, notebooks, verbose, timeout, dry_run, str(spec))
+    where the runs of each comparison execute (:func:`executor_for_kernels`). Unless ``verbose``, the run is quiet:
+    one line per notebook with an estimate, a bar of its runs, the warnings a user must act on, and the rest in
+    ``<output folder>/run.log``, which the last line names."""
+    out = config.BUILD_DIR / f"dry-run-{profile}" if dry_run and not os.environ.get("EMNIST_OUTPUT_DIR") else \
+        config.output_dir(profile)
+    log = out / LOG_NAME
+    if not verbose and log.exists():
+        log.unlink()
+    with quiet_output(log, verbose) as quiet:
+        with executor_for_kernels(executor) as spec:
+            if spec.kind != "inline":
+                print(f"[{profile}] runs execute on {spec} ({os.environ['EMNIST_EXECUTOR']}), "
+                      f"{os.environ['EMNIST_THREADS']} thread(s) per run", flush=True)
+            code = _run_profile(profile, notebooks, verbose, timeout, dry_run, str(spec))
+    if quiet:
+        print(f"[{profile}] everything else (TensorFlow, kernels, workers) is in {quiet}; --verbose shows it",
+              flush=True)
+    return code
 
 
 def _run_profile(profile: str, notebooks: list[str] | None, verbose: bool, timeout: int, dry_run: bool,
@@ -264,36 +303,99 @@ def _run_profile(profile: str, notebooks: list[str] | None, verbose: bool, timeo
     elif profile != "smoke":  # smoke checks the code path in seconds; it is never a result
         check_budgets(profile, plan)
         check_params(profile, plan)
+    timings_path = out / "timings.json"
+    last = json.loads(timings_path.read_text()) if timings_path.exists() else {}  # the estimates
     if notebooks is None:  # the whole profile: no record of an older run
         _clear_all_outputs(out)
-    timings = {}
+    timings, counts, warned = {}, {}, set()
     for path, params in plan:
         executed = out / "notebooks" / path.name
         params = {**params, "output_dir": str(out)}
         _clear_outputs(out, path.stem)
         start = time.perf_counter()
-        print(f"[{profile}] {path.stem} ...", flush=True)
+        before = last.get("notebooks", {}).get(path.stem)
+        print(f"[{profile}] {path.stem}{f' (about {_duration(before)} last time)' if before else ''} ...", flush=True)
         try:
-            pm.execute_notebook(str(path), str(executed), parameters=params, kernel_name=KERNEL,
-                                cwd=str(config.NOTEBOOKS_DIR), execution_timeout=timeout,
-                                log_output=verbose, progress_bar=verbose, report_mode=False)
+            with _records_bar(out, path.stem, last.get("records", {}).get(path.stem), enabled=not verbose):
+                pm.execute_notebook(str(path), str(executed), parameters=params, kernel_name=KERNEL,
+                                    cwd=str(config.NOTEBOOKS_DIR), execution_timeout=timeout,
+                                    log_output=verbose, progress_bar=verbose, report_mode=False)
         except Exception as exc:  # noqa: BLE001 - papermill raises PapermillExecutionError and others
             print(f"[{profile}] FAILED {path.name}: {_failed_cell(executed)}\n"
                   f"  partial executed notebook kept at {executed}\n  ({type(exc).__name__})", flush=True)
             return 1
         timings[path.stem] = round(time.perf_counter() - start, 1)
-        print(f"[{profile}] {path.stem} done in {timings[path.stem]:.1f} s", flush=True)
+        counts[path.stem] = len(list(config.records_dir(out).glob(f"{path.stem}__*.json")))
+        for warning in user_warnings(executed):
+            if warning not in warned:  # each kernel warns again: once per run is enough
+                warned.add(warning)
+                print(f"[{profile}]   WARNING {warning}", flush=True)
+        print(f"[{profile}] {path.stem} done in {_duration(timings[path.stem])} ({counts[path.stem]} records)",
+              flush=True)
     # Merge: a partial run (--notebooks) updates its notebooks' timings and keeps the others.
-    timings_path = out / "timings.json"
-    known = json.loads(timings_path.read_text())["notebooks"] if timings_path.exists() else {}
+    known, known_counts = last.get("notebooks", {}), last.get("records", {})
     known.update(timings)
-    timings_path.write_text(json.dumps({"profile": profile, "notebooks": known, "executor": executor,
-                                        "total_s": round(sum(known.values()), 1)}, indent=1, sort_keys=True))
+    known_counts.update(counts)
+    timings_path.write_text(json.dumps({"profile": profile, "notebooks": known, "records": known_counts,
+                                        "executor": executor, "total_s": round(sum(known.values()), 1)},
+                                       indent=1, sort_keys=True))
     from .report import build_report
 
     md, html = build_report(out, f"{profile} (dry run)" if dry_run else profile)
     print(f"[{profile}] report: {md} and {html}")
     return 0
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+@contextlib.contextmanager
+def _records_bar(out: Path, notebook: str, expected: int | None, enabled: bool):
+    """A progress bar of the records ``notebook`` writes while it runs (out of as many as last time), on a
+    terminal; nothing elsewhere (a log file, CI)."""
+    import sys
+    import threading
+
+    if not enabled or not sys.stdout.isatty():
+        yield
+        return
+    from tqdm import tqdm
+
+    folder, stop = config.records_dir(out), threading.Event()
+    bar = tqdm(total=expected, desc=f"  {notebook}", unit="record", file=sys.stdout, leave=False)
+
+    def poll():
+        while not stop.wait(1.0):
+            bar.n = len(list(folder.glob(f"{notebook}__*.json")))
+            bar.refresh()
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        bar.close()
+
+
+def user_warnings(executed: Path) -> list[str]:
+    """The warnings this package raised while a notebook ran (data fell back to synthetic, a setting that
+    cannot be honoured), each once, from the executed notebook's outputs: what a quiet run must still show."""
+    import re
+
+    if not executed.exists():
+        return []
+    found = []
+    for cell in nbformat.read(executed, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                for m in re.finditer(r"StudyWarning: ([^\n]*)", output.get("text", "")):
+                    text = m.group(1).strip()
+                    if text not in found:
+                        found.append(text)
+    return found
 
 
 def refresh_stored_notebooks(selected: list[str] | None = None, timeout: int = 1800) -> int:

@@ -8,13 +8,27 @@ import pytest
 
 from emnist_lib import chapters
 from emnist_lib.results import read_records
+from emnist_lib.data import real_source
 from emnist_lib.runner import load_params, notebook_paths, run_profile
+from emnist_lib.splits import get_split
 
 
 @pytest.mark.slow
 def test_dry_run_of_the_full_profile_executes_every_notebook_and_fills_every_section(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EMNIST_OUTPUT_DIR", str(tmp_path))
-    assert run_profile("full", dry_run=True) == 0, capsys.readouterr().out
+    code = run_profile("full", dry_run=True)
+    out, err = capsys.readouterr()
+    assert code == 0, out
+    shown = out.splitlines() + err.splitlines()
+    assert len(shown) <= 40, "\n".join(shown)  # a quiet run: the study's progress and the warnings that matter
+    assert not any("oneDNN" in line or "E0000" in line or "Kernel is running" in line for line in shown)
+    log = (tmp_path / "run.log").read_text()
+    assert "oneDNN" in log  # the noise is kept, in the log the last line names
+    assert shown[-1].endswith(f"{tmp_path / 'run.log'}; --verbose shows it")
+    if real_source(get_split("balanced")) is None:  # no real data here: the fallback must be said
+        assert any("WARNING Real EMNIST is not available" in line for line in shown)
+    else:
+        assert not any("WARNING" in line for line in shown)
     for path in notebook_paths():
         used = nbformat.read(tmp_path / "notebooks" / path.name, as_version=4).metadata["papermill"]["parameters"]
         assert used["output_dir"] == str(tmp_path)
@@ -45,3 +59,16 @@ def test_dry_run_of_the_full_profile_executes_every_notebook_and_fills_every_sec
     blur = sections["06_blur_robustness"].tables[0]
     assert len(blur.rows) == 1 + len(full["06_blur_robustness"].get("kernels", [5, 10, 20, 30]))
     assert {row[0] for row in sections["08_final_evaluation"].tables[0].rows} == {"MLP", "CNN"}
+
+
+@pytest.mark.slow
+def test_a_quiet_run_without_real_data_says_it_fell_back_to_synthetic(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    for var, value in (("EMNIST_OUTPUT_DIR", tmp_path / "out"), ("EMNIST_SHARED_DATA", empty),
+                       ("EMNIST_DATA_DIR", empty), ("EMNIST_OFFLINE", "1")):
+        monkeypatch.setenv(var, str(value))
+    assert run_profile("quick", notebooks=["00"], dry_run=True, executor="inline") == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert sum("WARNING Real EMNIST is not available" in line for line in shown) == 1, shown
+    assert len(shown) <= 8, shown

@@ -128,3 +128,42 @@ def test_duplicate_seeds_or_too_few_for_a_paired_comparison_are_refused(tmp_path
                                          r"recipes over seeds and need at least 2"):
         check_params("quick", _plan(tmp_path, monkeypatch, "03_cnn_depth", {"seeds": [0]}))
     check_params("quick", _plan(tmp_path, monkeypatch, "01_chollet_baselines", {"seeds": [0]}))  # models, not recipes
+
+
+# --------------------------------------------------------------------------- a quiet run
+def test_a_quiet_run_sends_child_processes_noise_to_its_log_and_restores_stderr(tmp_path, capfd):
+    import subprocess
+    import sys
+
+    from emnist_lib.runner import quiet_output
+
+    log = tmp_path / "run.log"
+    with quiet_output(log, verbose=False) as where:
+        subprocess.run([sys.executable, "-c", "import sys; print('E0000 tensorflow noise', file=sys.stderr)"],
+                       check=True)
+        print("the study's own line", flush=True)
+    assert where == log and "E0000 tensorflow noise" in log.read_text()
+    out, err = capfd.readouterr()
+    assert out == "the study's own line\n" and "noise" not in err
+    subprocess.run([sys.executable, "-c", "import sys; print('after', file=sys.stderr)"], check=True)
+    assert "after" in capfd.readouterr().err  # standard error is back
+    with quiet_output(log, verbose=True) as where:
+        assert where is None
+
+
+def test_a_quiet_run_still_shows_the_package_warnings_once_each(tmp_path):
+    import nbformat
+
+    from emnist_lib.runner import user_warnings
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("load()")
+    noise = "/x/keras/layers.py:12: UserWarning: Do not pass an `input_shape`\n"
+    ours = ("/x/emnist_lib/data.py:283: StudyWarning: Real EMNIST is not available: using the SYNTHETIC "
+            "handwriting.\n  warnings.warn(\n")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=noise + ours + ours)]
+    nb.cells.append(cell)
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(nb, path)
+    assert user_warnings(path) == ["Real EMNIST is not available: using the SYNTHETIC handwriting."]
+    assert user_warnings(tmp_path / "missing.ipynb") == []

@@ -23,6 +23,7 @@ from ..conclusions import (
 )
 from ..convergence import Status
 from ..dataset import Dataset
+from ..errors import StudyWarning
 from ..recipe import Change, Recipe
 from ..results import Record, RecordKey
 from .base import Chapter, TrainingBudget, trains
@@ -132,7 +133,7 @@ def pick_best(records: list[Record], notebook: str, metric: str, groups: list[st
         raise ValueError(f"{notebook}: no records in groups {groups}; run the sweeps first")
     pool = [(n, rs) for n, rs in candidates if analysis.status(rs) in analysis.COMPARABLE]
     if not pool:
-        warnings.warn(f"{notebook}: no setting trained; selecting among runs that did not", stacklevel=2)
+        warnings.warn(f"{notebook}: no setting trained; selecting among runs that did not", StudyWarning, stacklevel=2)
     name, runs = max(pool or candidates, key=lambda c: float(np.mean(analysis.values(c[1], metric))))
     return Selection(runs[0].recipe.changed(name, origin=name), metric, float(np.mean(analysis.values(runs, metric))),
                      [r.seed for r in runs], analysis.status(runs) == Status.PLATEAU, runs[0].seed)
