@@ -27,12 +27,33 @@ def title(text: str, synthetic: bool) -> str:
     return f"{text} {SYNTHETIC_TAG}" if synthetic else text
 
 
+def caption(fig) -> str:
+    """A figure's caption: its suptitle, else its axes' titles (what the report prints under it)."""
+    if fig._suptitle is not None and fig._suptitle.get_text():
+        return fig._suptitle.get_text()
+    return "; ".join(t for t in (ax.get_title() for ax in fig.axes) if t)
+
+
 def save(fig, path: str | Path) -> Path:
-    """Save as PNG at a fixed dpi with a tight box and no timestamp/version metadata (byte-stable)."""
+    """Save as PNG at a fixed dpi (the Markdown and HTML reports) and as SVG beside it (the PDF report: vector, so
+    at print resolution), with a tight box and no timestamp or version metadata (byte-stable); the PNG carries the
+    figure's caption (:func:`caption`) as its Title, which the report prints under it."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight",
+                    metadata={"Software": None, "Title": caption(fig)})
+    with matplotlib.rc_context({"svg.hashsalt": path.stem, "svg.fonttype": "path"}), \
+            atomic_path(path.with_suffix(".svg")) as tmp:
+        fig.savefig(tmp, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     return path
+
+
+def read_caption(path: str | Path) -> str:
+    """The caption :func:`save` stored in a figure's PNG (empty for a PNG without one)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.text.get("Title", "") if hasattr(im, "text") else ""
 
 
 def sample_grid(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], heading: str,

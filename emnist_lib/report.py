@@ -24,12 +24,20 @@ from .convergence import Status
 from .fileio import write_text_atomic
 
 
-def _figures(out: Path) -> dict[str, list[str]]:
-    figs: dict[str, list[str]] = {}
+def _figures(out: Path) -> dict[str, list[dict]]:
+    """Per notebook, its figures in report order: file name, caption (stored in the PNG) and number."""
+    from .plots import read_caption
+
+    figs: dict[str, list[dict]] = {}
     for path in sorted(config.figures_dir(out).glob("*.png")):
         nb = next((c.notebook for c in chapters.CHAPTERS if path.stem.startswith(c.notebook + "_")), None)
         if nb:
-            figs.setdefault(nb, []).append(path.name)
+            figs.setdefault(nb, []).append({"name": path.name, "caption": read_caption(path)})
+    number = 0
+    for chapter in chapters.CHAPTERS:
+        for fig in figs.get(chapter.notebook, []):
+            number += 1
+            fig["number"] = number
     return figs
 
 
@@ -121,12 +129,74 @@ def to_html(md_text: str, out: Path, title: str) -> str:
     return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head><body>{body}</body></html>\n"
 
 
-def build_report(out: Path, profile: str) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` into ``out``; returns both paths."""
+# The PDF's page layout: A4, numbered pages, the title and abstract first, sections that flow, tables in small type
+# that wrap inside the text width, every figure (vector SVG) kept whole with its caption.
+PRINT_CSS = """
+@page { size: A4; margin: 16mm 15mm 18mm 15mm;
+        @bottom-center { content: counter(page) " / " counter(pages); font-size: 7.5pt; color: #555; } }
+html { font-family: "DejaVu Serif", "Liberation Serif", serif; font-size: 9pt; line-height: 1.35; }
+h1 { font-size: 17pt; line-height: 1.2; margin: 4mm 0 3mm; }
+h2 { font-size: 12.5pt; margin: 6mm 0 2mm; border-bottom: 0.5pt solid #888; break-after: avoid; }
+h2#methods { break-before: page; }
+h3 { font-size: 10.5pt; break-after: avoid; }
+p, li { orphans: 2; widows: 2; }
+code { font-family: "DejaVu Sans Mono", monospace; font-size: 7.5pt; overflow-wrap: anywhere; }
+table { border-collapse: collapse; width: 100%; font-size: 6.8pt; margin: 2mm 0; }
+th, td { border: 0.4pt solid #aaa; padding: 0.8pt 2.5pt; overflow-wrap: anywhere; vertical-align: top; }
+thead { display: table-header-group; }
+tr { break-inside: avoid; }
+p:has(> img) { break-inside: avoid; break-after: avoid; text-align: center; margin: 2mm 0 0; }
+img { max-width: 100%; max-height: 105mm; }
+blockquote { border-left: 3pt solid #d39e00; background: #fff3cd; margin: 2mm 0; padding: 1mm 3mm; }
+"""
+
+
+def to_pdf(md_text: str, out: Path, path: Path) -> Path:
+    """``report.pdf`` from the same Markdown as the HTML (WeasyPrint: HTML and CSS to PDF, no TeX, no browser), every
+    figure from its vector SVG beside the PNG, so it prints sharp; written atomically."""
+    from weasyprint import CSS, HTML
+
+    from .fileio import atomic_path
+
+    body = markdown.markdown(md_text, extensions=["tables", "toc"])
+
+    def vector(match):
+        svg = out / match.group(1).replace(".png", ".svg")
+        return f'src="{svg.relative_to(out) if svg.exists() else match.group(1)}"'
+
+    body = re.sub(r'src="(figures/[^"]+\.png)"', vector, body)
+    title = md_text.splitlines()[0].lstrip("# ").strip()
+    html = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
+    with atomic_path(path) as tmp:
+        HTML(string=html, base_url=str(out)).write_pdf(tmp, stylesheets=[CSS(string=PRINT_CSS)])
+    return path
+
+
+def pdf_available() -> str | None:
+    """None when the PDF can be made here, else why not (WeasyPrint needs the Pango library)."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as exc:
+        return (f"no report.pdf: WeasyPrint cannot load ({exc}); on Debian or Ubuntu: apt-get install "
+                "libpango-1.0-0 libpangoft2-1.0-0, then make report again")
+    return None
+
+
+def build_report(out: Path, profile: str) -> tuple[Path, ...]:
+    """Write ``report.md``, ``report.html`` and ``report.pdf`` into ``out``; returns their paths (no PDF, with a
+    warning that says why, where WeasyPrint cannot run)."""
+    import warnings
+
+    from .errors import StudyWarning
+
     out = Path(out)
     md_text, _ = render_markdown(out, profile)
     title = md_text.splitlines()[0].lstrip("# ").strip()
-    md_path, html_path = out / "report.md", out / "report.html"
+    md_path, html_path, pdf_path = out / "report.md", out / "report.html", out / "report.pdf"
     write_text_atomic(md_path, md_text)
     write_text_atomic(html_path, to_html(md_text, out, title))
-    return md_path, html_path
+    missing = pdf_available()
+    if missing:
+        warnings.warn(missing, StudyWarning, stacklevel=2)
+        return md_path, html_path
+    return md_path, html_path, to_pdf(md_text, out, pdf_path)

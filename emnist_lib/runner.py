@@ -185,7 +185,7 @@ def _failed_cell(executed: Path) -> str:
 def _clear_outputs(out: Path, notebook: str) -> None:
     """Remove a notebook's earlier records and figures before it runs again, so a report never
     mixes runs of two versions of a notebook."""
-    for pattern in (f"{notebook}__*.json", f"{notebook}_*.png"):
+    for pattern in (f"{notebook}__*.json", f"{notebook}_*.png", f"{notebook}_*.svg"):
         for folder in (config.records_dir(out), config.figures_dir(out)):
             for stale in folder.glob(pattern):
                 stale.unlink()
@@ -341,8 +341,8 @@ def _run_profile(profile: str, notebooks: list[str] | None, verbose: bool, timeo
                                        indent=1, sort_keys=True))
     from .report import build_report
 
-    md, html = build_report(out, f"{profile} (dry run)" if dry_run else profile)
-    print(f"[{profile}] report: {md} and {html}")
+    paths = build_report(out, f"{profile} (dry run)" if dry_run else profile)
+    print(f"[{profile}] report: {', '.join(str(p) for p in paths)}")
     return 0
 
 

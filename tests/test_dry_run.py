@@ -36,6 +36,7 @@ def test_dry_run_of_the_full_profile_executes_every_notebook_and_fills_every_sec
         assert len(used.get("seeds", [0])) == 1
     text = (tmp_path / "report.md").read_text()
     assert "Profile `full (dry run)`" in text
+    _pdf_holds_every_figure_caption(tmp_path)
     assert json.loads((tmp_path / "timings.json").read_text())["notebooks"].keys() == {p.stem for p in notebook_paths()}
 
     sections = {s.notebook: s for s in chapters.all_sections(read_records(tmp_path / "results"))}
@@ -72,3 +73,19 @@ def test_a_quiet_run_without_real_data_says_it_fell_back_to_synthetic(tmp_path, 
     shown = capsys.readouterr().out.splitlines()
     assert sum("WARNING Real EMNIST is not available" in line for line in shown) == 1, shown
     assert len(shown) <= 8, shown
+
+
+def _pdf_holds_every_figure_caption(out):
+    """The PDF beside the report: every figure of every notebook (as SVG) with its caption, which pdf text keeps."""
+    from pypdf import PdfReader
+
+    from emnist_lib.plots import read_caption
+    from emnist_lib.report import pdf_available
+
+    if pdf_available():
+        return
+    figures = sorted((out / "figures").glob("*.png"))
+    assert figures and all(f.with_suffix(".svg").exists() for f in figures)
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(out / "report.pdf").pages)
+    missing = [f.name for f in figures if " ".join(read_caption(f).split()) not in text]
+    assert not missing, missing

@@ -50,7 +50,7 @@ def test_report_words_follow_the_tests(tmp_path):
 def test_every_referenced_figure_exists_and_names_its_notebook(tmp_path):
     whole_study(tmp_path)
     _figures(tmp_path, True)
-    md_path, html_path = build_report(tmp_path, "quick")
+    md_path, html_path, *_ = build_report(tmp_path, "quick")
     text = md_path.read_text()
     refs = re.findall(r"\]\((figures/[^)]+)\)", text)
     assert refs and all((tmp_path / r).exists() for r in refs)
@@ -163,3 +163,36 @@ def test_the_rank_agreement_benchmark_is_recorded_for_this_generator_and_worded_
     assert [r[4] for r in c00_data.rank_table(rec).rows] == ["1", "2", "3"]
     path.write_text(path.read_text().replace(GENERATOR_VERSION, "0.0"))
     assert c00_data.record_rank_agreement(study, ds, path) is None  # another generator's measurement, never quoted
+
+
+def test_the_pdf_reads_as_the_report_with_every_figure_and_its_caption(tmp_path):
+    """report.pdf from the same Markdown: its text holds the title, the abstract's findings, the Methods, every
+    figure's caption and the references; a figure is embedded as vector (SVG) with its caption under it."""
+    from pypdf import PdfReader
+
+    from emnist_lib import plots
+    from emnist_lib.report import pdf_available
+
+    if pdf_available():
+        pytest.skip(pdf_available())
+    whole_study(tmp_path, synthetic=False)
+    import matplotlib.pyplot as plt
+
+    captions = ["Test accuracy of five architectures", "Confusion of the selected CNN"]
+    for name, caption in zip(("05_architectures_architectures", "08_final_evaluation_confusion_cnn"), captions):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        ax.set_title(caption)
+        plots.save(fig, tmp_path / "figures" / f"{name}.png")
+        plt.close(fig)
+    md_path, _, pdf_path = build_report(tmp_path, "quick")
+    reader = PdfReader(pdf_path)
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    md = md_path.read_text()
+    assert "Handwritten character classification on EMNIST" in text
+    for heading in ("Abstract", "Methods", "Appendix: reproducibility", "References"):
+        assert heading in text
+    for caption in captions:
+        assert f"{caption}" in text and f"{caption}" in md
+    assert "Cohen, G., Afshar, S., Tapson, J. and van Schaik, A. (2017)" in text
+    assert 4 <= len(reader.pages) <= 60
