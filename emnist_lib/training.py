@@ -473,27 +473,40 @@ def fine_tune(result: TrainResult, x, y, n_layers: int, cfg: TrainConfig, valida
 
 
 # --------------------------------------------------------------------------- cross-validation
+def _fold_run(x: np.ndarray, y: np.ndarray, num_classes: int, verbose, task) -> tuple[float, Convergence]:
+    """One cross-validation run: ``task`` = (recipe, seed, training fold, scored fold); its accuracy on the scored
+    fold and its convergence verdict. Epoch selection uses a validation split of the training folds, never the scored
+    fold."""
+    recipe, seed, tr, va = task
+    res = train(recipe.model, x[tr], y[tr], num_classes, recipe.run_config(seed), recipe.model_settings,
+                verbose=verbose)
+    return float(res.model.evaluate(x[va], y[va], verbose=0, batch_size=512)[1]), res.convergence
+
+
 def cross_validate(candidates: list[Recipe], x: np.ndarray, y: np.ndarray, num_classes: int, k: int = 3,
                    seed: int = 0, verbose=0):
     """Stratified k-fold (scikit-learn) over candidate recipes, each trained with ``seed``.
 
     Returns a pandas DataFrame, best mean first, one row per recipe: its ``name``, the ``recipe``, per-fold
     accuracies, mean and std, and each fold run's convergence verdict (``statuses``, ``convergence``: the worst
-    of the folds). Every candidate sees the same folds, so candidates can be compared paired over folds.
+    of the folds). Every candidate sees the same folds, so candidates can be compared paired over folds. The
+    candidates x folds runs execute where ``EMNIST_EXECUTOR`` says (:mod:`emnist_lib.executors`).
     """
+    import functools
+
     import pandas as pd
     from sklearn.model_selection import StratifiedKFold
 
+    from . import executors
+
     folds = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y))
+    tasks = [(recipe, seed, tr, va) for recipe in candidates for tr, va in folds]
+    # Each fold run is independent: where EMNIST_EXECUTOR says (in process, local workers, a cluster).
+    done = executors.run_tasks(functools.partial(_fold_run, x, y, num_classes, verbose), tasks,
+                               [f"cv {recipe.name} fold {i % k + 1}" for i, (recipe, *_) in enumerate(tasks)])
     rows = []
-    for recipe in candidates:
-        cfg = recipe.run_config(seed)
-        accs, verdicts = [], []
-        for tr, va in folds:
-            # Epoch selection uses a validation split of the training folds, never the scored fold.
-            res = train(recipe.model, x[tr], y[tr], num_classes, cfg, recipe.model_settings, verbose=verbose)
-            accs.append(float(res.model.evaluate(x[va], y[va], verbose=0, batch_size=512)[1]))
-            verdicts.append(res.convergence)
+    for j, recipe in enumerate(candidates):
+        accs, verdicts = (list(v) for v in zip(*done[j * k:(j + 1) * k]))
         rows.append({"name": recipe.name, "recipe": recipe, "folds": accs, "mean": float(np.mean(accs)),
                      "std": float(np.std(accs, ddof=1)) if k > 1 else 0.0,
                      "statuses": [v.status.value for v in verdicts], "convergence": worst_verdict(verdicts)})

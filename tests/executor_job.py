@@ -2,6 +2,7 @@
 each executor): ``python tests/executor_job.py OUTPUT_DIR [N_RECIPES]``. Where it runs comes from
 EMNIST_EXECUTOR, the threads per run from EMNIST_THREADS."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -11,14 +12,18 @@ from test_chapters import toy_dataset  # noqa: E402
 
 from emnist_lib.recipe import Change, Recipe, TrainConfig  # noqa: E402
 from emnist_lib.study import run_recipes, start  # noqa: E402
+from emnist_lib.training import cross_validate  # noqa: E402
 
 
 def main(out: str, n_recipes: int = 2) -> None:
     study = start("01_chollet_baselines", out, 0)
     base = Recipe("dense", "chollet_dense", train=TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3))
     recipes = [base] + [base.changed(f"lr{i}", Change(train={"learning_rate": 1e-3 / (i + 1)})) for i in range(n_recipes - 1)]
-    runs = run_recipes(study, toy_dataset(n_per_class=60), recipes, [0, 1], "mnist", check_seeds=[1])
+    ds = toy_dataset(n_per_class=60)
+    runs = run_recipes(study, ds, recipes, [0, 1], "mnist", check_seeds=[1])
     print("runs:", len(list(runs)))
+    table = cross_validate(recipes, ds.x_train, ds.y_train, ds.num_classes, k=2, seed=0)  # fold runs: same engine
+    print("cv:", json.dumps({row["name"]: [row["folds"], row["statuses"]] for row in table.to_dict("records")}))
 
 
 if __name__ == "__main__":

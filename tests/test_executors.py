@@ -74,12 +74,14 @@ def test_a_bad_thread_count_is_a_clear_error(monkeypatch):
 # --------------------------------------------------------------------------- same numbers
 @pytest.mark.slow
 def test_the_same_runs_give_the_same_records_in_process_and_in_local_workers(tmp_path):
-    inline, _ = _job(tmp_path, "inline", "inline")
+    inline, inline_proc = _job(tmp_path, "inline", "inline")
     local, proc = _job(tmp_path, "local", "local:2")
     assert len(inline) == 6  # 2 recipes x 2 seeds, and the budget check of seed 1
     assert inline == local
     assert all(json.loads(p.read_text())["hardware"]["threads"] == 1 for p in (tmp_path / "local" / "results").glob("*"))
     assert "runs: local:2, threads per run 1" in proc.stdout
+    cv = [[line for line in p.stdout.splitlines() if line.startswith("cv:")] for p in (inline_proc, proc)]
+    assert cv[0] == cv[1] and len(cv[0]) == 1  # cross-validation folds: the same accuracies on workers
 
 
 # --------------------------------------------------------------------------- a cluster on loopback

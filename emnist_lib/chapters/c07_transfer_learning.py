@@ -29,16 +29,29 @@ FINE_TUNE_LEARNING_RATE = 1e-5  # low: the unfrozen top layers keep most of what
 @trains
 def source_models(letters: Dataset, cfg, seeds: list[int]) -> dict:
     """One letters model per target seed (chapter 01's convnet and settings with that seed; the data seed's
-    model usually from the model cache), so the source model's seed varies with the target's."""
+    model usually from the model cache), so the source model's seed varies with the target's. The seeds train where
+    ``EMNIST_EXECUTOR`` says (into the model cache); each model is then read back here."""
+    import functools
+
+    from .. import executors
     from ..training import train
 
+    fit = functools.partial(train, SOURCE_MODEL, letters.x_train, letters.y_train, letters.num_classes, verbose=0)
+    if executors.current().kind != "inline":  # train in parallel into the cache; read back below
+        executors.run_tasks(functools.partial(_trained_elsewhere, fit), [replace(cfg, seed=s) for s in seeds],
+                            [f"letters source seed {s}" for s in seeds])
     out = {}
     for seed in seeds:
-        res = train(SOURCE_MODEL, letters.x_train, letters.y_train, letters.num_classes, replace(cfg, seed=seed),
-                    verbose=0)
+        res = fit(cfg=replace(cfg, seed=seed))
         print(f"source model seed {seed}: from cache {res.cache_hit}, {res.convergence.status.value}")
         out[seed] = res
     return out
+
+
+def _trained_elsewhere(fit, cfg) -> bool:
+    """Train one source model (into the model cache) and return nothing heavy across the process boundary."""
+    fit(cfg=cfg)
+    return True
 
 
 def recipes(cfg, fine_tune_layers: int) -> list[Recipe]:
