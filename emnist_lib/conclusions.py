@@ -31,7 +31,8 @@ def environment() -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(pct=pct, points=stats.fmt_points, bound=stats.fmt_bound, bounds=stats.fmt_bounds, p=stats.fmt_p,
                        interval=stats.fmt_interval, unwrap=unwrap, words=number_words)
-    env.globals.update(chance_margin_points=f"{100 * CHANCE_MARGIN:.0f}", alpha=stats.ALPHA, detect=stats.DETECT)
+    env.globals.update(chance_margin_points=f"{100 * CHANCE_MARGIN:.0f}", alpha=stats.ALPHA, detect=stats.DETECT,
+                       power_target=stats.POWER)
     return env
 
 

@@ -57,8 +57,10 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
     in_abstract = {c.notebook for c in chapters.CHAPTERS if c.in_abstract}
     headline_sizes = sorted({n for s in sections if s.notebook in in_abstract
                              for split, ns in s.per_class.items() if split in ("balanced", "letters") for n in ns})
+    powered = [c.power for s in sections if s.notebook in in_abstract for c in s.comparisons if c.power is not None]
     text = conclusions.environment().get_template("report.md.j2").render(
         preview=profile.split()[0] in ("quick", "smoke"), headline_sizes=headline_sizes,
+        power={"n": len(powered), "enough": sum(p >= stats.POWER for p in powered)},
         sections=sections, abstract=[s for s in sections if s.notebook in in_abstract and not s.empty],
         synthetic=[s.title for s in sections if s.synthetic and not s.empty],
         real=sorted({conclusions.source_words(r.data) for r in records if not r.synthetic}), pool=_pool(records),
@@ -129,28 +131,6 @@ def to_html(md_text: str, out: Path, title: str) -> str:
     return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head><body>{body}</body></html>\n"
 
 
-# The PDF's page layout: A4, numbered pages, the title and abstract first, sections that flow, tables in small type
-# that wrap inside the text width, every figure (vector SVG) kept whole with its caption.
-PRINT_CSS = """
-@page { size: A4; margin: 16mm 15mm 18mm 15mm;
-        @bottom-center { content: counter(page) " / " counter(pages); font-size: 7.5pt; color: #555; } }
-html { font-family: "DejaVu Serif", "Liberation Serif", serif; font-size: 9pt; line-height: 1.35; }
-h1 { font-size: 17pt; line-height: 1.2; margin: 4mm 0 3mm; }
-h2 { font-size: 12.5pt; margin: 6mm 0 2mm; border-bottom: 0.5pt solid #888; break-after: avoid; }
-h2#methods { break-before: page; }
-h3 { font-size: 10.5pt; break-after: avoid; }
-p, li { orphans: 2; widows: 2; }
-code { font-family: "DejaVu Sans Mono", monospace; font-size: 7.5pt; overflow-wrap: anywhere; }
-table { border-collapse: collapse; width: 100%; font-size: 6.8pt; margin: 2mm 0; }
-th, td { border: 0.4pt solid #aaa; padding: 0.8pt 2.5pt; overflow-wrap: anywhere; vertical-align: top; }
-thead { display: table-header-group; }
-tr { break-inside: avoid; }
-p:has(> img) { break-inside: avoid; break-after: avoid; text-align: center; margin: 2mm 0 0; }
-img { max-width: 100%; max-height: 105mm; }
-blockquote { border-left: 3pt solid #d39e00; background: #fff3cd; margin: 2mm 0; padding: 1mm 3mm; }
-"""
-
-
 def to_pdf(md_text: str, out: Path, path: Path) -> Path:
     """``report.pdf`` from the same Markdown as the HTML (WeasyPrint: HTML and CSS to PDF, no TeX, no browser), every
     figure from its vector SVG beside the PNG, so it prints sharp; written atomically."""
@@ -168,17 +148,17 @@ def to_pdf(md_text: str, out: Path, path: Path) -> Path:
     title = md_text.splitlines()[0].lstrip("# ").strip()
     html = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
     with atomic_path(path) as tmp:
-        HTML(string=html, base_url=str(out)).write_pdf(tmp, stylesheets=[CSS(string=PRINT_CSS)])
+        css = CSS(string=(Path(__file__).parent / "templates" / "print.css").read_text())
+        HTML(string=html, base_url=str(out)).write_pdf(tmp, stylesheets=[css])
     return path
 
 
-def pdf_available() -> str | None:
+def pdf_unavailable() -> Exception | None:
     """None when the PDF can be made here, else why not (WeasyPrint needs the Pango library)."""
     try:
         import weasyprint  # noqa: F401
     except (ImportError, OSError) as exc:
-        return (f"no report.pdf: WeasyPrint cannot load ({exc}); on Debian or Ubuntu: apt-get install "
-                "libpango-1.0-0 libpangoft2-1.0-0, then make report again")
+        return exc
     return None
 
 
@@ -195,8 +175,9 @@ def build_report(out: Path, profile: str) -> tuple[Path, ...]:
     md_path, html_path, pdf_path = out / "report.md", out / "report.html", out / "report.pdf"
     write_text_atomic(md_path, md_text)
     write_text_atomic(html_path, to_html(md_text, out, title))
-    missing = pdf_available()
+    missing = pdf_unavailable()
     if missing:
-        warnings.warn(missing, StudyWarning, stacklevel=2)
+        warnings.warn(f"no report.pdf: WeasyPrint cannot load ({missing}); on Debian or Ubuntu: apt-get install "
+                      "libpango-1.0-0 libpangoft2-1.0-0, then make report again", StudyWarning, stacklevel=2)
         return md_path, html_path
     return md_path, html_path, to_pdf(md_text, out, pdf_path)

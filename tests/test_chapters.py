@@ -4,6 +4,8 @@ import warnings
 from dataclasses import replace
 
 import nbformat
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -264,12 +266,14 @@ def test_transfer_kfold_is_worded_as_a_paired_test_over_folds(tmp_path):
     rng = np.random.default_rng(5)
     family(tmp_path, c07.NOTEBOOK, c07.GROUP, {c07.FROZEN: 0.7, c07.SCRATCH: 0.6}, rng, n_test=254)
     for method, folds in ((c07.FROZEN, [0.70, 0.72, 0.69]), (c07.SCRATCH, [0.60, 0.61, 0.62])):
-        seeded(tmp_path, c07.NOTEBOOK, c07.KFOLD, method, 0, 0.7, rng, metrics={"folds": folds})
+        seeded(tmp_path, c07.NOTEBOOK, c07.KFOLD, method, 0, 0.7, rng, metrics={"folds": folds, "images": 1014})
     sec = chapters.section(c07.NOTEBOOK, read_records(tmp_path / "results"))
-    cv = next(s for s in sec.sentences() if s.startswith("Cross-validation:"))
-    assert cv.startswith("Cross-validation: frozen-base transfer is better than training from scratch (+9.3 points")
+    cv = next(s for s in sec.sentences() if s.startswith("Cross-validation"))
+    assert cv.startswith("Cross-validation over 1,014 images: frozen-base transfer is better than training from "
+                         "scratch (+9.3 points")
     assert "corrected resampled t-test over 3 folds (Nadeau-Bengio)" in cv
-    assert sec.tables[-1].caption == "3-fold cross-validation on the AlphaDigits training part"
+    assert re.search(r"the smallest difference this design detects with 80% power is \d+\.\d points: the floor", cv)
+    assert sec.tables[-1].caption == "3-fold cross-validation over all AlphaDigits letters (each scored once)"
 
 
 # --------------------------------------------------------------------------- records

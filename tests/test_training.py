@@ -352,3 +352,52 @@ def test_no_changed_image_is_no_proof_of_a_plateau():
     base = np.r_[np.ones(50, bool), np.zeros(26, bool)]
     v = convergence({"val_accuracy": [0.5, 0.6578, 0.6578, 0.6578]}, 0.02, 4, correct=[base] * 4)
     assert v.status == "undetermined"
+
+
+# --------------------------------------------------------------------------- plateau test: at the study's sizes
+def _study_validation_sizes() -> dict[str, int]:
+    """The shared validation sets of the EMNIST-scale profile's balanced chapters (n_train x validation_fraction)."""
+    import math
+
+    from emnist_lib import config
+    from emnist_lib.runner import load_params, notebook_paths, parameters_cell
+
+    import nbformat
+
+    sizes = {}
+    for path in notebook_paths():
+        _, declared = parameters_cell(nbformat.read(path, as_version=4))
+        values = {**declared, **load_params(path, "emnist")}
+        if "n_train" in values and "validation_fraction" in values and values["n_train"]:
+            sizes[path.stem] = math.ceil(values["n_train"] * values["validation_fraction"])
+    return sizes
+
+
+def _pilot_churn() -> float:
+    """The share of validation images that changed between mid-run and the end in the EMNIST-scale pilot's runs
+    (benchmarks/power_pilot.py), the largest of the runs that showed a plateau: a flat run's churn at these sizes."""
+    import json
+
+    from emnist_lib import config
+
+    path = config.REPO_ROOT / "benchmarks" / "results" / "power_pilot.json"
+    if not path.exists():
+        pytest.skip("no pilot results (benchmarks/power_pilot.py)")
+    runs = json.loads(path.read_text())["runs"]
+    flat = [r["churn"] for r in runs if r["status"] == "plateau" and r["churn"] is not None]
+    return max(flat) if flat else max(r["churn"] for r in runs if r["churn"] is not None)
+
+
+@pytest.mark.parametrize("notebook", ["02_dnn_learning_rules", "03_cnn_depth", "04_regularisation_tuning",
+                                      "05_architectures", "08_final_evaluation"])
+def test_at_the_study_sizes_a_flat_run_shows_a_plateau_and_a_gaining_one_does_not(notebook):
+    """At each EMNIST-scale chapter's validation size and the churn the pilot measured, a run that is flat passes
+    the plateau test at least 80% of the time, and one that gains 1 point in its second half at most 5%."""
+    from emnist_lib.convergence import plateau_power
+
+    n = _study_validation_sizes()[notebook]
+    churn = _pilot_churn()
+    assert n >= 4000
+    assert plateau_power(n, churn, gain=0.0) >= 0.80, (n, churn)
+    assert plateau_power(n, churn, gain=0.01) <= 0.05, (n, churn)
+    assert plateau_power(n, max(churn, 0.03), gain=0.02) <= 0.001

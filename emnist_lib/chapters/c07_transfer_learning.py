@@ -110,15 +110,16 @@ def transfer_runs(study, sources: dict, letters: Dataset, target: Dataset, cfg, 
 
 @trains
 def transfer_kfold(study, source_model, target: Dataset, cfg, k: int = 3, seed: int = 0) -> list[dict]:
-    """Stratified k-fold on the target's training part: frozen-base transfer vs the same architecture
-    from scratch, on the same folds (paired); records ``transfer_kfold__<method>``."""
+    """Stratified k-fold over all of the target's images (training and test parts: Binary AlphaDigits holds only
+    1,014 letters, so every image is scored once): frozen-base transfer vs the same architecture from scratch, on
+    the same folds (paired); records ``transfer_kfold__<method>``."""
     from sklearn.model_selection import StratifiedKFold
 
     from ..models import transfer
     from ..study import accuracy_of
     from ..training import set_seed, train
 
-    x, y = target.x_train, target.y_train
+    x, y = np.concatenate([target.x_train, target.x_test]), np.concatenate([target.y_train, target.y_test])
     rows, verdicts = [], {FROZEN: [], SCRATCH: []}
     run_cfg = replace(cfg, seed=seed)
     for fold, (tr, va) in enumerate(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y), 1):
@@ -132,7 +133,7 @@ def transfer_kfold(study, source_model, target: Dataset, cfg, k: int = 3, seed: 
                      SCRATCH: accuracy_of(scratch.model, x[va], y[va])})
     for method in (FROZEN, SCRATCH):
         accs = [r[method] for r in rows]
-        study.record(f"{KFOLD}__{method}", target, {"folds": accs, "mean": float(np.mean(accs))},
+        study.record(f"{KFOLD}__{method}", target, {"folds": accs, "mean": float(np.mean(accs)), "images": int(len(y))},
                      config={"k": k, **Recipe(method, SOURCE_MODEL, train=run_cfg, condition={"method": method}).config()},
                      seed=seed, group=KFOLD, variant=method, convergence=worst_verdict(verdicts[method]),
                      extra={"convergence_per_fold": [v.status.value for v in verdicts[method]]})
@@ -145,7 +146,7 @@ def _kfold(sec: Section, records: list[Record]) -> None:
     folds = {r.variant: [float(v) for v in r.metric("folds")] for r in kf}
     if FROZEN not in folds or SCRATCH not in folds:
         return
-    n = kf[0].data.n_train  # the AlphaDigits training part the folds cut
+    n = kf[0].metrics.get("images") or kf[0].data.n_train  # the images the folds cut (all of them, or the training part)
     k = len(folds[FROZEN])
     c = stats.corrected_resampled_t(folds[FROZEN], folds[SCRATCH], n - n // k, n // k,
                                     WORDING.say("kfold_name", method=FROZEN), WORDING.say("kfold_name", method=SCRATCH))
@@ -153,7 +154,7 @@ def _kfold(sec: Section, records: list[Record]) -> None:
     sec.tables.append(Table(WORDING.say("caption_kfold", k=k), ["method", "fold accuracy, mean [95% CI]"],
                             [[WORDING.say("method_label", method=v), stats.fmt_interval(stats.mean_ci(f))]
                              for v, f in folds.items()]))
-    sec.conclusions.append(WORDING.finding("cross_validation", c=c))
+    sec.conclusions.append(WORDING.finding("cross_validation", c=c, images=n))
 
 
 def _small_target(run: Record):
