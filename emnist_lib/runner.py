@@ -166,6 +166,10 @@ def dry_run_params(params: dict, declared: dict) -> dict:
             out[key] = [s for s in (params.get(key) or declared[key]) if s in seeds][:1]
         elif key == "folds":
             out[key] = 2
+        elif key == "curve_sizes":  # a learning curve of one small size (the shrunk data holds ~16 per class)
+            out[key] = [5] if (params.get(key) or declared[key]) else []
+        elif key == "curve_seeds":
+            out[key] = list((params.get(key) or declared[key])[:1])
     return out
 
 
