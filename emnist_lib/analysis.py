@@ -84,7 +84,22 @@ class VariantSummary:
 
 # Where each metric's per-image correctness lives: (correct key, count key, scored on images shared by
 # every seed). Test metrics are on one test set; validation metrics on each seed's own validation split.
-SCORED_BY = {"test_accuracy": ("test_correct", "test_n", True), "val_accuracy": ("val_correct", "val_n", False)}
+SCORED_BY = {"test_accuracy": ("test_correct", "test_n", True), "val_accuracy": ("val_correct", "val_n", False),
+             "val_accuracy_last": ("val_correct_last", "val_n", False)}
+# What a comparison on validation images scores: the last epoch, never the epoch chosen on the same images (the kept,
+# best-validation-loss epoch scores higher on them by selection); records without it fall back on the kept epoch.
+VALIDATION_CLAIMS = "val_accuracy_last"
+
+
+def metric_label(metric: str) -> str:
+    """A table's name for a metric."""
+    return {"val_accuracy": "validation accuracy", VALIDATION_CLAIMS: "validation accuracy (last epoch)",
+            "test_accuracy": "test accuracy"}.get(metric, metric.replace("_", " "))
+
+
+def validation_metric(runs) -> str:
+    """The validation metric a comparison of ``runs`` uses: :data:`VALIDATION_CLAIMS` when every run records it."""
+    return VALIDATION_CLAIMS if all(VALIDATION_CLAIMS in r.metrics for r in runs) else "val_accuracy"
 
 
 def scored_by(metric: str) -> tuple[str, str, bool] | None:

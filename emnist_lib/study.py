@@ -160,6 +160,9 @@ def fit_metrics(res) -> dict:
            "train_accuracy": h["accuracy"][best], "epochs_run": len(h["loss"])}
     if getattr(res, "val_correct", None) is not None:  # per image: recipes compared on the same validation images
         out.update(val_correct=results.pack_correct(res.val_correct), val_n=int(len(res.val_correct)))
+    if getattr(res, "val_correct_last", None) is not None:  # the last epoch's: no epoch was chosen on these scores
+        out.update(val_accuracy_last=float(np.mean(res.val_correct_last)),
+                   val_correct_last=results.pack_correct(res.val_correct_last))
     return out
 
 

@@ -48,6 +48,7 @@ class TrainResult:
     budget: Budget | None = None
     convergence: Convergence | None = None
     val_correct: np.ndarray | None = None  # which validation images the kept (best-epoch) weights get right
+    val_correct_last: np.ndarray | None = None  # and the last epoch's: scores no epoch was selected on
 
 
 # --------------------------------------------------------------------------- environment
@@ -448,14 +449,16 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
         return TrainResult(built, meta["history"], meta["best_epoch"], meta["wall_time_s"], meta["images_per_s"],
                            meta["config"], key, cache_hit=True, params=built.count_params(), budget=budget,
                            convergence=verdict(meta["history"], correct),
-                           val_correct=correct[meta["best_epoch"] - 1] if correct else None)
+                           val_correct=correct[meta["best_epoch"] - 1] if correct else None,
+                           val_correct_last=correct[-1] if correct else None)
     with precision_policy(accelerator_defaults()["policy"]):
         built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
         history, best_epoch, wall, images_per_s, correct = _fit(built, x, y, validation, cfg,
                                                                 budget.steps_per_epoch, callbacks, verbose)
     result = TrainResult(built, history, best_epoch, wall, images_per_s, asdict(cfg), key,
                          params=built.count_params(), budget=budget, convergence=verdict(history, correct),
-                         val_correct=correct[best_epoch - 1] if correct else None)
+                         val_correct=correct[best_epoch - 1] if correct else None,
+                         val_correct_last=correct[-1] if correct else None)
     if cacheable:
         _store(folder, built, {"history": history, "best_epoch": best_epoch, "wall_time_s": wall,
                                "images_per_s": images_per_s, "config": asdict(cfg), "model": name,

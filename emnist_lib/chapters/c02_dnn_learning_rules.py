@@ -179,8 +179,9 @@ def findings(records: list[Record]) -> Section:
         by_variant = analysis.group_runs(runs, NOTEBOOK, group)
         if not by_variant:
             continue
-        fam = analysis.compare_family(by_variant, "val_accuracy", reference if reference in by_variant else None)
-        sec.tables.append(family_table(label, fam, "validation accuracy"))
+        metric = analysis.validation_metric([r for rs in by_variant.values() for r in rs])
+        fam = analysis.compare_family(by_variant, metric, reference if reference in by_variant else None)
+        sec.tables.append(family_table(label, fam, analysis.metric_label(metric)))
         sec.comparisons += fam.comparisons
         ref = fam.summary(fam.reference) if reference else None
         lead = WORDING.finding("lead", label=label, ref=ref, best=fam.best())

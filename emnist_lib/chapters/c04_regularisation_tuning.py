@@ -220,8 +220,9 @@ def findings(records: list[Record]) -> Section:
         return sec
     by_variant = analysis.group_runs(runs, NOTEBOOK, ABLATION)
     idle = _idle_early_stopping(by_variant)
-    fam = analysis.compare_family(by_variant, "val_accuracy", BASELINE if BASELINE in by_variant else None)
-    sec.tables.append(family_table(WORDING.say("caption_ablations"), fam, "validation accuracy"))
+    fam = analysis.compare_family(by_variant, analysis.validation_metric([r for rs in by_variant.values() for r in rs]),
+                                  BASELINE if BASELINE in by_variant else None)
+    sec.tables.append(family_table(WORDING.say("caption_ablations"), fam, analysis.metric_label(fam.metric)))
     sec.comparisons += fam.comparisons
     ref = fam.summary(BASELINE)
     if ref:
