@@ -3,8 +3,9 @@
 Everything numeric comes from scipy.stats or statsmodels; this module only
 chooses the test that fits the design:
 
-* a recipe's accuracy over seeds, scored per image: the standard error of a seeds x images bootstrap
-  with a Student-t quantile on seeds - 1 df, on the logit scale (:func:`recipe_interval`);
+* a recipe's accuracy over seeds, scored per image: each source of noise counted once (the spread of the seed
+  means where each seed has its own images; the two-way ANOVA of the seeds x images table where they share them,
+  with a modified large-sample interval), on the logit scale (:func:`recipe_interval`);
 * two recipes trained with the same seeds and scored on the same images: the paired difference with
   that standard error and t reference, Bonferroni within a family, with the minimum detectable
   difference and TOST (:func:`recipe_comparison`);
@@ -31,7 +32,6 @@ import numpy as np
 ALPHA = 0.05
 CONFIDENCE = 0.95
 POWER = 0.80  # the power at which a "no detectable difference" states the smallest difference it would detect
-BOOTSTRAP = 4000  # replicates of the seed x test-image bootstrap
 EQUIVALENCE_MARGIN = 0.01  # TOST margin (accuracy, 1 point) where a section argues two settings are equivalent
 DETECT = 0.02  # the difference (2 points) every headline comparison is designed to detect with POWER
 
@@ -254,11 +254,38 @@ def fmt_interval(ci: dict, digits: int = 1) -> str:
 # --------------------------------------------------------------------------- seeds x images
 @dataclass(frozen=True)
 class SeedsImagesSE:
-    """The standard error of a mean over seeds of per-image scores, its degrees of freedom and how it was had."""
+    """The standard error of a mean over seeds of per-image scores as two parts: ``seed_var``, estimated from the
+    seed means on ``df`` = seeds - 1 degrees of freedom, and ``image_var``, the shared images' own part, estimated from
+    thousands of images (so taken as known); ``se`` = sqrt(seed_var + image_var). :meth:`half` is the half-width of a
+    two-sided interval at level 1 - alpha, each part scaled by its own quantile (a modified large-sample interval,
+    Graybill and Wang 1980): with few seeds, a Satterthwaite t on the combined estimate is too narrow when the seeds
+    dominate."""
 
     se: float
+    seed_var: float
+    image_var: float
     df: float
     method: str
+
+    def half(self, alpha: float) -> float:
+        from scipy.stats import norm, t
+
+        return math.sqrt(float(t.isf(alpha / 2, self.df)) ** 2 * self.seed_var
+                         + float(norm.isf(alpha / 2)) ** 2 * self.image_var)
+
+    def p_value(self, diff: float) -> float:
+        """The two-sided p-value of ``diff`` against 0: the alpha at which :meth:`half` equals |diff| (so the interval
+        at level 1 - alpha excludes zero exactly when p < alpha)."""
+        from scipy.optimize import brentq
+        from scipy.stats import t
+
+        if self.se == 0:
+            raise ValueError("no p-value without a standard error")
+        if self.image_var == 0:
+            return float(2 * t.sf(abs(diff) / math.sqrt(self.seed_var), self.df))
+        if self.half(1e-15) <= abs(diff):
+            return 1e-15
+        return float(brentq(lambda a: self.half(a) - abs(diff), 1e-15, 1.0, xtol=1e-14, rtol=1e-12))
 
 
 def seeds_images_se(per_seed: Sequence[np.ndarray], shared_images: bool) -> SeedsImagesSE:
@@ -269,21 +296,23 @@ def seeds_images_se(per_seed: Sequence[np.ndarray], shared_images: bool) -> Seed
     -1/0/1), at least 2 seeds.
 
     * Each seed scored on images of its own (its validation split): a seed's mean already holds both the
-      seed-to-seed spread and the sampling of its images, so the standard error is the standard deviation of
-      the seed means over sqrt(seeds), on seeds - 1 degrees of freedom (a paired t-test over seeds).
+      seed-to-seed spread and the sampling of its images, so the variance is that of the seed means over seeds,
+      all of it a seed part on seeds - 1 degrees of freedom (a paired t-test over seeds).
     * Every seed scored on the same images (a shared test or validation set): the scores form a seeds x images
-      table with one value per cell; the variance of its grand mean is sigma_seed^2/k + sigma_image^2/n +
-      sigma_residual^2/(k n), estimated from the two-way ANOVA mean squares, (MS_seed + MS_image -
-      MS_residual)/(k n), with a component that comes out negative set to zero; degrees of freedom by
-      Satterthwaite. A bootstrap over seeds and images would count the seed-by-image noise twice."""
+      table with one value per cell; the variance of its grand mean, sigma_seed^2/k + sigma_image^2/n +
+      sigma_residual^2/(k n), is estimated from the two-way ANOVA mean squares as a seed part max(MS_seed,
+      MS_residual)/(k n) (seeds - 1 df) and an image part max(MS_image - MS_residual, 0)/(k n): together the usual
+      (MS_seed + MS_image - MS_residual)/(k n) with a negative component set to zero. A bootstrap over seeds and
+      images would count the seed-by-image noise twice."""
     arrays = [np.asarray(a, np.float64) for a in per_seed]
     k = len(arrays)
     if k < 2 or any(a.size == 0 for a in arrays):
         raise ValueError(f"a standard error over seeds needs at least 2 seeds with scored images, got {k}")
     if not shared_images:
         means = np.array([a.mean() for a in arrays])
-        return SeedsImagesSE(float(means.std(ddof=1) / math.sqrt(k)), float(k - 1),
-                             f"standard deviation of the {k} seed means / sqrt({k}) (each seed its own images)")
+        var = float(means.var(ddof=1) / k)
+        return SeedsImagesSE(math.sqrt(var), var, 0.0, float(k - 1),
+                             f"the spread of the {k} seed means (each seed its own images)")
     if len({a.size for a in arrays}) != 1:
         raise ValueError("shared_images needs every seed scored on the same number of images")
     x = np.stack(arrays)
@@ -294,15 +323,10 @@ def seeds_images_se(per_seed: Sequence[np.ndarray], shared_images: bool) -> Seed
     resid = x - seed_means[:, None] - image_means[None, :] + grand
     df_resid = (k - 1) * (n - 1)
     ms_resid = float(np.sum(resid ** 2)) / df_resid if df_resid else 0.0
-    # var = a*MS_seed + b*MS_image + c*MS_resid, each component floored at zero.
-    seed_part, image_part = ms_seed > ms_resid, ms_image > ms_resid
-    coef = {"seed": float(seed_part), "image": float(image_part), "resid": 1.0 - seed_part - image_part}
-    terms = [(coef["seed"], ms_seed, k - 1), (coef["image"], ms_image, n - 1), (coef["resid"], ms_resid, df_resid)]
-    var = sum(c * ms for c, ms, _ in terms) / (k * n)
-    denom = sum((c * ms) ** 2 / d for c, ms, d in terms if c and d)
-    df = float(max(1.0, (var * k * n) ** 2 / denom)) if denom > 0 else float(k - 1)
-    return SeedsImagesSE(math.sqrt(max(var, 0.0)), df,
-                         f"two-way ANOVA of {k} seeds x {n:,} shared images (Satterthwaite df)")
+    seed_var = max(ms_seed, ms_resid) / (k * n)
+    image_var = max(ms_image - ms_resid, 0.0) / (k * n)
+    return SeedsImagesSE(math.sqrt(seed_var + image_var), seed_var, image_var, float(k - 1),
+                         f"two-way ANOVA of {k} seeds x {n:,} shared images, modified large-sample interval")
 
 
 def _t_quantile(q: float, df: float) -> float:
@@ -325,10 +349,9 @@ def recipe_interval(per_seed: Sequence[np.ndarray], shared_images: bool, confide
     est = seeds_images_se(per_seed, shared_images)
     if not 0 < mean < 1 or est.se == 0:
         return {"mean": mean, "low": mean, "high": mean, "sd": est.se, "df": est.df, "n": n, "method": est.method}
-    tail = (1 - confidence) / 2
-    logit, half = math.log(mean / (1 - mean)), _t_quantile(1 - tail, est.df) * est.se / (mean * (1 - mean))
+    logit, half = math.log(mean / (1 - mean)), est.half(1 - confidence) / (mean * (1 - mean))
     return {"mean": mean, "low": 1 / (1 + math.exp(-(logit - half))), "high": 1 / (1 + math.exp(-(logit + half))),
-            "sd": est.se, "df": est.df, "n": n, "method": f"{est.method}, t on {fmt_df(est.df)} df, logit scale"}
+            "sd": est.se, "df": est.df, "n": n, "method": f"{est.method}, logit scale"}
 
 
 def min_detectable(se: float, family_size: int = 1, power: float = POWER, df: int | None = None) -> float:
@@ -375,9 +398,14 @@ def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_
     seed's per-image difference of the two recipes, -1/0/1, on the same images for every seed).
 
     The pilot's two-way ANOVA gives the variance components of a difference (seed, image, residual; see
-    :func:`seeds_images_se`); a design of ``k`` seeds on ``n_images`` images then has standard error
-    sqrt(seed/k + image/n + residual/(k n)) with Satterthwaite degrees of freedom, and the smallest ``k`` whose
-    power (:func:`power_at`) reaches ``power`` at ``target`` is the plan."""
+    :func:`seeds_images_se`), the seed component taken at its one-sided 80% upper confidence bound (a pilot of 2-3
+    seeds often estimates it at zero: planning on that would promise power the study does not have). A design of
+    ``k`` seeds on ``n_images`` images then has the seed part (n seed + residual)/(k n) on k - 1 degrees of freedom
+    and the image part image/n of :class:`SeedsImagesSE`, the same interval the study will compute; the plan is the
+    smallest ``k`` whose power (the estimate falling outside the interval at the family's level) reaches ``power``
+    at ``target``."""
+    from scipy.stats import chi2
+
     x = np.stack([np.asarray(a, np.float64) for a in pilot])
     k0, n0 = x.shape
     if k0 < 2:
@@ -388,14 +416,14 @@ def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_
     ms_image = k0 * float(np.sum((image_means - grand) ** 2)) / (n0 - 1)
     resid = x - seed_means[:, None] - image_means[None, :] + grand
     ms_resid = float(np.sum(resid ** 2)) / ((k0 - 1) * (n0 - 1))
-    comp = {"seed": max((ms_seed - ms_resid) / n0, 0.0), "image": max((ms_image - ms_resid) / k0, 0.0),
-            "residual": ms_resid}
+    ms_seed_upper = (k0 - 1) * max(ms_seed, ms_resid) / float(chi2.ppf(1 - POWER, k0 - 1))
+    comp = {"seed": max((ms_seed_upper - ms_resid) / n0, 0.0), "image": max((ms_image - ms_resid) / k0, 0.0),
+            "residual": ms_resid, "seed_estimate": max((ms_seed - ms_resid) / n0, 0.0)}
     best = 0.0
     for k in range(2, max_seeds + 1):
-        terms = [(comp["seed"] / k, k - 1), (comp["image"] / n, n - 1), (comp["residual"] / (k * n), (k - 1) * (n - 1))]
-        var = sum(v for v, _ in terms)
-        df = var ** 2 / sum(v ** 2 / d for v, d in terms if v > 0) if var > 0 else k - 1
-        best = power_at(target, math.sqrt(var), family_size, df)
+        est = SeedsImagesSE(0.0, (n * comp["seed"] + comp["residual"]) / (k * n), comp["image"] / n, float(k - 1), "")
+        se = math.sqrt(est.seed_var + est.image_var)
+        best = _power_given_half(target, est.half(ALPHA / family_size), se)
         if best >= power:
             return SeedPlan(k, best, target, family_size, n, comp)
     return SeedPlan(None, best, target, family_size, n, comp)
@@ -423,29 +451,35 @@ def recipe_comparison(a: Sequence[np.ndarray], b: Sequence[np.ndarray], shared_i
     est = seeds_images_se(diffs, shared_images)
     se, df = est.se, est.df
     diff = float(np.mean([d.mean() for d in diffs]))
-    q = _t_quantile(1 - ALPHA / (2 * m), df)
-    q_tost = _t_quantile(1 - ALPHA / m, df)  # TOST at ALPHA/m: two one-sided tests
-    if se > 0:
-        from scipy.stats import t
-
-        p = float(2 * t.sf(abs(diff) / se, df))
-    else:  # identical on every image of every seed
-        p = 1.0 if diff == 0 else 0.0
     if shared_images:
         test = f"t on the seeds x images ANOVA SE ({n} {unit}, {diffs[0].size:,} shared images; {fmt_df(df)} df)"
     else:
         images = int(np.mean([d.size for d in diffs]))
-        test = f"paired t over {n} {unit} (each its own {images:,} images; {df:.0f} df)"
-    c = Comparison(name_a, name_b, test, n, diff, p, diff - q * se, diff + q * se,
+        test = f"paired t over {n} {unit} (each its own {images:,} images; {fmt_df(df)} df)"
+    kind = "anova_t" if shared_images else "seeds_t"
+    if se == 0:  # the same difference on every seed (and image): nothing estimates its spread, nothing is called
+        return Comparison(name_a, name_b, test, n, diff, None, se=0.0, df=df, kind=kind,
+                          correction=f"Bonferroni over {m}" if m > 1 else None)
+    p = est.p_value(diff)
+    half = est.half(ALPHA / m)
+    c = Comparison(name_a, name_b, test, n, diff, p, diff - half, diff + half,
                    p_adjusted=min(1.0, p * m) if m > 1 else None,
-                   correction=f"Bonferroni over {m}" if m > 1 else None, se=se, df=df,
-                   kind="anova_t" if shared_images else "seeds_t")
-    c.mde = min_detectable(se, m, df=df)
-    c.power = power_at(DETECT, se, m, df)
-    c.tost_low, c.tost_high = diff - q_tost * se, diff + q_tost * se
+                   correction=f"Bonferroni over {m}" if m > 1 else None, se=se, df=df, kind=kind)
+    c.mde = half + _z(POWER) * se  # the smallest true difference whose estimate falls outside the interval 80% of the time
+    c.power = _power_given_half(DETECT, half, se)
+    tost = est.half(2 * ALPHA / m)  # TOST at ALPHA/m: the (1 - 2 ALPHA/m) interval inside the margin
+    c.tost_low, c.tost_high = diff - tost, diff + tost
     c.equivalent = bool(-margin < c.tost_low and c.tost_high < margin)
     c.margin = margin
     return c
+
+
+def _power_given_half(diff: float, half: float, se: float) -> float:
+    """The chance that an estimate centred on ``diff`` with standard error ``se`` falls outside +-``half`` (the
+    interval's half-width at the family's level): the power of the test whose interval that is."""
+    from scipy.stats import norm
+
+    return float(norm.sf((half - diff) / se) + norm.cdf((-half - diff) / se))
 
 
 def corrected_resampled_t(a: Sequence[float], b: Sequence[float], n_train: int, n_test: int, name_a: str = "A",
@@ -463,8 +497,8 @@ def corrected_resampled_t(a: Sequence[float], b: Sequence[float], n_train: int, 
     mean, var = float(d.mean()), float(d.var(ddof=1))
     se = float(np.sqrt((1 / k + n_test / n_train) * var))
     test = f"corrected resampled t-test over {k} folds (Nadeau-Bengio)"
-    if se == 0:
-        return Comparison(name_a, name_b, test, k, mean, 1.0 if mean == 0 else None, mean, mean, kind="nadeau_bengio")
+    if se == 0:  # the same difference on every fold: nothing estimates its spread, nothing is called
+        return Comparison(name_a, name_b, test, k, mean, None, kind="nadeau_bengio", se=0.0, df=float(k - 1))
     t = mean / se
     p = float(2 * stats.t.sf(abs(t), k - 1))
     half = float(stats.t.ppf(1 - ALPHA / (2 * family_size), k - 1) * se)

@@ -6,7 +6,8 @@ What a skeptical statistician does with a report and its records, as code:
    and every table included: a number that no longer matches the records is a difference);
 2. recompute every comparison from the record files with scipy and pandas directly, never through
    ``emnist_lib.stats`` (each test written again from its textbook definition), and compare the difference, the
-   interval, the (adjusted) p-value and the degrees of freedom;
+   interval, the (adjusted) p-value, the degrees of freedom, the power, the smallest detectable difference and the
+   TOST interval; whether the runs shared their images is decided from the records, not from the comparison;
 3. check each verdict against its p-value (detectable exactly when the adjusted p is below alpha) and each
    "over m" against the size of the family it is adjusted within;
 4. read the tables: every "mean [low, high]" cell ordered and inside 0-100%.
@@ -51,9 +52,10 @@ def _vectors(ids: list[str], metric: str, by_id: dict) -> list[np.ndarray]:
     return [correct_vector(by_id[i], keys[0], keys[1]).astype(float) for i in ids]
 
 
-def _anova_se(d: list[np.ndarray]) -> tuple[float, float]:
-    """Standard error and Satterthwaite df of the grand mean of a seeds x images table (random seeds and images,
-    one value per cell), from pandas sums of squares: the textbook two-way random-effects estimator."""
+def _anova_parts(d: list[np.ndarray]) -> tuple[float, float]:
+    """The seed part and the image part of the variance of the grand mean of a seeds x images table (random seeds
+    and images, one value per cell), from pandas sums of squares: the textbook two-way random-effects estimator
+    with a negative component set to zero, the residual counted with the seeds."""
     k, n = len(d), d[0].size
     long = pd.DataFrame({"seed": np.repeat(np.arange(k), n), "image": np.tile(np.arange(n), k),
                          "y": np.concatenate(d)})
@@ -61,23 +63,35 @@ def _anova_se(d: list[np.ndarray]) -> tuple[float, float]:
     ss_seed = n * ((long.groupby("seed").y.mean() - grand) ** 2).sum()
     ss_image = k * ((long.groupby("image").y.mean() - grand) ** 2).sum()
     ss_total = ((long.y - grand) ** 2).sum()
-    ms = {"seed": (ss_seed / (k - 1), k - 1), "image": (ss_image / (n - 1), n - 1),
-          "resid": ((ss_total - ss_seed - ss_image) / ((k - 1) * (n - 1)), (k - 1) * (n - 1))}
-    s2_seed = max((ms["seed"][0] - ms["resid"][0]) / n, 0.0)
-    s2_image = max((ms["image"][0] - ms["resid"][0]) / k, 0.0)
-    var = s2_seed / k + s2_image / n + ms["resid"][0] / (k * n)
-    # The same variance as a combination of mean squares, for Satterthwaite.
-    coef = {"seed": float(s2_seed > 0), "image": float(s2_image > 0)}
-    coef["resid"] = 1.0 - coef["seed"] - coef["image"]
-    denom = sum((coef[t] * ms[t][0]) ** 2 / ms[t][1] for t in ms if coef[t])
-    df = max(1.0, (var * k * n) ** 2 / denom) if denom > 0 else k - 1
-    return math.sqrt(var), df
+    ms_seed, ms_image = ss_seed / (k - 1), ss_image / (n - 1)
+    ms_resid = (ss_total - ss_seed - ss_image) / ((k - 1) * (n - 1))
+    return max(ms_seed, ms_resid) / (k * n), max(ms_image - ms_resid, 0.0) / (k * n)
 
 
 def _t_result(diff: float, se: float, df: float, m: int) -> dict:
     p = 2 * sps.t.sf(abs(diff) / se, df) if se > 0 else (1.0 if diff == 0 else 0.0)
     half = sps.t.ppf(1 - ALPHA / (2 * m), df) * se
     return {"diff": diff, "low": diff - half, "high": diff + half, "p": min(1.0, p * m), "df": df, "se": se}
+
+
+def _mls(diff: float, seed_part: float, image_part: float, df: float, m: int) -> dict:
+    """Modified large-sample interval (Graybill and Wang): each variance part with its own quantile; the p-value is
+    the level at which the interval's half-width equals |diff| (found by bisection, written out here)."""
+    def half(alpha: float) -> float:
+        return math.sqrt(sps.t.isf(alpha / 2, df) ** 2 * seed_part + sps.norm.isf(alpha / 2) ** 2 * image_part)
+
+    se = math.sqrt(seed_part + image_part)
+    lo, hi = 1e-15, 1.0  # half() falls as alpha grows: bisect on log alpha
+    if half(lo) <= abs(diff):
+        p = lo
+    else:
+        for _ in range(200):
+            mid = math.sqrt(lo * hi)
+            lo, hi = (mid, hi) if half(mid) > abs(diff) else (lo, mid)
+        p = math.sqrt(lo * hi)
+    h = half(ALPHA / m)
+    return {"diff": diff, "low": diff - h, "high": diff + h, "p": min(1.0, p * m), "df": df, "se": se, "half": h,
+            "tost": half(2 * ALPHA / m)}
 
 
 def stats_detect() -> float:
@@ -119,14 +133,15 @@ def recompute(c, by_id: dict) -> dict | None:
         b = _vectors(inputs["b"], inputs["metric_b"], by_id)
         d = [x - y for x, y in zip(a, b)]
         diff = float(np.mean([x.mean() for x in d]))
-        if c.kind == "seeds_t":
+        if c.kind == "seeds_t":  # scipy's paired t-test of the seed accuracies
             res = sps.ttest_rel([x.mean() for x in a], [y.mean() for y in b])
             ci = res.confidence_interval(1 - ALPHA / m)
             se = float(np.std([x.mean() for x in d], ddof=1) / math.sqrt(len(d)))
             return {"diff": diff, "low": ci.low, "high": ci.high, "p": min(1.0, res.pvalue * m), "df": len(d) - 1,
-                    "se": se}
-        se, df = _anova_se(d)
-        return _t_result(diff, se, df, m)
+                    "se": se, "half": (ci.high - ci.low) / 2,
+                    "tost": sps.t.isf(ALPHA / m, len(d) - 1) * se}
+        seed_part, image_part = _anova_parts(d)
+        return _mls(diff, seed_part, image_part, len(d) - 1, m)
     if c.kind == "mcnemar_exact":
         (a,), (b,) = _vectors(inputs["a"], inputs["metric"], by_id), _vectors(inputs["b"], inputs["metric_b"], by_id)
         wins, losses, n = int(np.sum((a == 1) & (b == 0))), int(np.sum((a == 0) & (b == 1))), a.size
@@ -147,6 +162,16 @@ def recompute(c, by_id: dict) -> dict | None:
         return {"diff": float(np.mean(np.subtract(a, b))), "low": ci.low, "high": ci.high,
                 "p": min(1.0, res.pvalue * m)}
     return None
+
+
+def _shared(runs, metric: str) -> bool:
+    """From the records alone: the test images are one set per data split; a validation split is shared when every
+    run drew it with the same fixed seed from the same training data."""
+    if metric.startswith("test_"):
+        return True
+    seeds = {(r.config.get("train") or {}).get("validation_seed") for r in runs}
+    data = {(r.data.split, r.data.source, r.data.n_train, r.data.n_test) for r in runs}
+    return len(seeds) == 1 and None not in seeds and len(data) == 1
 
 
 def comparisons(sections, records) -> list[str]:
@@ -180,13 +205,32 @@ def comparisons(sections, records) -> list[str]:
             if p is not None and c.significant != (p < ALPHA):
                 problems.append(f"{where}: verdict {'detectable' if c.significant else 'not detectable'} but "
                                 f"adjusted p = {p:.4g}")
+            if c.kind in ("anova_t", "seeds_t"):
+                runs = [by_id[i] for side in ("a", "b") for i in c.inputs[side]]
+                if [by_id[i].seed for i in c.inputs["a"]] != [by_id[i].seed for i in c.inputs["b"]]:
+                    problems.append(f"{where}: paired runs of different seeds")
+                if ("anova_t" if _shared(runs, c.inputs["metric"]) else "seeds_t") != c.kind:
+                    problems.append(f"{where}: treated as {c.kind}, but the records say the images were "
+                                    f"{'shared' if c.kind == 'seeds_t' else 'each seed its own'}")
             ref = recompute(c, by_id)
             if ref is None:
                 problems.append(f"{where}: test kind {c.kind!r} has no independent recomputation")
                 continue
-            if c.power is not None and ref.get("se") is not None:
-                want = _power(stats_detect(), ref["se"], int(c.correction.split()[-1]) if c.correction else 1,
-                              ref.get("df"))
+            if c.power is not None and ref.get("se"):
+                m = int(c.correction.split()[-1]) if c.correction else 1
+                if "half" in ref:  # the power of the interval's own test: the estimate falls outside +-half
+                    want = float(sps.norm.sf((ref["half"] - stats_detect()) / ref["se"])
+                                 + sps.norm.cdf((-ref["half"] - stats_detect()) / ref["se"]))
+                    mde = ref["half"] + sps.norm.isf(0.2) * ref["se"]
+                    if c.mde is None or not math.isclose(c.mde, mde, rel_tol=1e-4):
+                        problems.append(f"{where}: smallest detectable difference {c.mde} but recomputes to {mde:.6g}")
+                    tost = (ref["diff"] - ref["tost"], ref["diff"] + ref["tost"])
+                    if not (math.isclose(c.tost_low, tost[0], abs_tol=1e-6) and math.isclose(c.tost_high, tost[1],
+                                                                                              abs_tol=1e-6)):
+                        problems.append(f"{where}: TOST interval [{c.tost_low:.4g}, {c.tost_high:.4g}] but "
+                                        f"recomputes to [{tost[0]:.4g}, {tost[1]:.4g}] (at alpha/{m})")
+                else:
+                    want = _power(stats_detect(), ref["se"], m, ref.get("df"))
                 if not math.isclose(c.power, want, rel_tol=1e-3, abs_tol=1e-4):
                     problems.append(f"{where}: power {c.power:.4f} but recomputes to {want:.4f}")
             for key in ("diff", "low", "high", "p", "df"):

@@ -136,9 +136,12 @@ def test_the_audit_finds_a_halved_standard_error(study, monkeypatch):
 
     out, records = study
     honest = stats.seeds_images_se
-    monkeypatch.setattr(stats, "seeds_images_se",
-                        lambda per_seed, shared: stats.SeedsImagesSE(honest(per_seed, shared).se / 2,
-                                                                     honest(per_seed, shared).df, "halved"))
+
+    def halved(per_seed, shared):
+        est = honest(per_seed, shared)
+        return stats.SeedsImagesSE(est.se / 2, est.seed_var / 4, est.image_var / 4, est.df, "halved")
+
+    monkeypatch.setattr(stats, "seeds_images_se", halved)
     problems = claims_audit.comparisons(chapters.all_sections(records), records)
     assert any("recomputes to" in p and ("low" in p or "high" in p) for p in problems), problems
 
