@@ -11,6 +11,7 @@ notebook's closing cell and the report print the same text.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable
@@ -32,8 +33,20 @@ def environment() -> jinja2.Environment:
     env.filters.update(pct=pct, points=stats.fmt_points, bound=stats.fmt_bound, bounds=stats.fmt_bounds, p=stats.fmt_p,
                        interval=stats.fmt_interval, unwrap=unwrap, words=number_words)
     env.globals.update(chance_margin_points=f"{100 * CHANCE_MARGIN:.0f}", alpha=stats.ALPHA, detect=stats.DETECT,
-                       power_target=stats.POWER)
+                       power_target=stats.POWER, brief=False)
     return env
+
+
+@contextlib.contextmanager
+def brief():
+    """While open, findings are worded briefly (the abstract): a difference and its interval, without the test's
+    name, p-value and power (the templates read the global ``brief``)."""
+    env = environment()
+    env.globals["brief"] = True
+    try:
+        yield
+    finally:
+        env.globals["brief"] = False
 
 
 def unwrap(text: str) -> str:
@@ -154,12 +167,14 @@ class Section:
         return " [partly SYNTHETIC data]" if self.partly_real else " [SYNTHETIC data]"
 
     def summary(self) -> str:
-        """The one sentence the abstract quotes (the first conclusion unless the section chose one)."""
+        """The one sentence the abstract quotes (the first conclusion unless the section chose one), in brief: each
+        difference with its interval; the test, p-value and power stay in the section."""
         parts = list(self.headline or self.conclusions[:1])
         changed = [c for c in self.budget_checks if not c.holds]
         if changed:  # a headline whose ranking a longer budget changes says so where it is quoted
             parts.append(SHARED.finding("budget_caveat", checks=changed))
-        return _capital(" ".join(str(p) for p in parts))
+        with brief():
+            return _capital(" ".join(str(p) for p in parts))
 
     def sentences(self) -> list[str]:
         """The conclusions, each starting with a capital letter."""
