@@ -134,9 +134,10 @@ def to_html(md_text: str, out: Path, title: str) -> str:
 def to_pdf(md_text: str, out: Path, path: Path) -> Path:
     """``report.pdf`` from the same Markdown as the HTML (WeasyPrint: HTML and CSS to PDF, no TeX, no browser), every
     figure from its vector SVG beside the PNG, so it prints sharp; written atomically."""
-    from weasyprint import CSS, HTML
-
     from .fileio import atomic_path
+
+    weasyprint = _weasyprint()
+    CSS, HTML = weasyprint.CSS, weasyprint.HTML
 
     body = markdown.markdown(md_text, extensions=["tables", "toc"])
 
@@ -153,10 +154,23 @@ def to_pdf(md_text: str, out: Path, path: Path) -> Path:
     return path
 
 
+def _weasyprint():
+    """WeasyPrint, imported without its side effect: it sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, which
+    would make ``predict`` and ``serve`` accept a cut-off upload in a process that has built a PDF."""
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        import weasyprint
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
+
+
 def pdf_unavailable() -> Exception | None:
     """None when the PDF can be made here, else why not (WeasyPrint needs the Pango library)."""
     try:
-        import weasyprint  # noqa: F401
+        _weasyprint()
     except (ImportError, OSError) as exc:
         return exc
     return None

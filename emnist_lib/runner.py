@@ -274,6 +274,9 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
     where the runs of each comparison execute (:func:`executor_for_kernels`). Unless ``verbose``, the run is quiet:
     one line per notebook with an estimate, a bar of its runs, the warnings a user must act on, and the rest in
     ``<output folder>/run.log``, which the last line names."""
+    from . import executors
+
+    executors.parse(executor or os.environ.get("EMNIST_EXECUTOR") or executors.STUDY_DEFAULT)  # a bad name: now
     out = config.BUILD_DIR / f"dry-run-{profile}" if dry_run and not os.environ.get("EMNIST_OUTPUT_DIR") else \
         config.output_dir(profile)
     log = out / LOG_NAME

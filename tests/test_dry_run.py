@@ -59,7 +59,9 @@ def test_dry_run_of_the_full_profile_executes_every_notebook_and_fills_every_sec
     assert len(rules) == 1 + len(full["02_dnn_learning_rules"]["groups"])
     blur = sections["06_blur_robustness"].tables[0]
     assert len(blur.rows) == 1 + len(full["06_blur_robustness"].get("kernels", [5, 10, 20, 30]))
-    assert {row[0] for row in sections["08_final_evaluation"].tables[0].rows} == {"MLP", "CNN"}
+    # the selected MLP and CNN, and chapter 04's baseline CNN unless cross-validation kept it
+    assert {"MLP", "CNN"} <= {row[0] for row in sections["08_final_evaluation"].tables[0].rows} <= {"MLP", "CNN",
+                                                                                                  "baseline CNN"}
 
 
 @pytest.mark.slow

@@ -196,3 +196,15 @@ def test_the_pdf_reads_as_the_report_with_every_figure_and_its_caption(tmp_path)
         assert f"{caption}" in text and f"{caption}" in md
     assert "Cohen, G., Afshar, S., Tapson, J. and van Schaik, A. (2017)" in text
     assert 4 <= len(reader.pages) <= 60
+
+
+def test_making_a_pdf_leaves_pillow_strict_about_truncated_images():
+    """WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES on import; the report restores it, so predict and serve in the
+    same process still refuse a cut-off image."""
+    from PIL import ImageFile
+
+    from emnist_lib.report import pdf_unavailable
+
+    if pdf_unavailable():
+        pytest.skip(f"WeasyPrint cannot run here: {pdf_unavailable()}")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
