@@ -33,20 +33,21 @@ def environment() -> jinja2.Environment:
     env.filters.update(pct=pct, points=stats.fmt_points, bound=stats.fmt_bound, bounds=stats.fmt_bounds, p=stats.fmt_p,
                        interval=stats.fmt_interval, unwrap=unwrap, words=number_words)
     env.globals.update(chance_margin_points=f"{100 * CHANCE_MARGIN:.0f}", alpha=stats.ALPHA, detect=stats.DETECT,
-                       power_target=stats.POWER, brief=False)
+                       power_target=stats.POWER, style={"brief": False})
     return env
 
 
 @contextlib.contextmanager
 def brief():
     """While open, findings are worded briefly (the abstract): a difference and its interval, without the test's
-    name, p-value and power (the templates read the global ``brief``)."""
-    env = environment()
-    env.globals["brief"] = True
+    name, p-value and power (the templates read ``style.brief``: a mapping, since a template module keeps a copy of
+    the globals it was made with, not the globals themselves)."""
+    style = environment().globals["style"]
+    style["brief"] = True
     try:
         yield
     finally:
-        env.globals["brief"] = False
+        style["brief"] = False
 
 
 def unwrap(text: str) -> str:

@@ -208,3 +208,15 @@ def test_making_a_pdf_leaves_pillow_strict_about_truncated_images():
     if pdf_unavailable():
         pytest.skip(f"WeasyPrint cannot run here: {pdf_unavailable()}")
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_the_abstract_words_its_findings_briefly_and_the_sections_in_full(tmp_path):
+    """Each abstract headline: the difference and its interval; the test, p-value and power stay in the section."""
+    whole_study(tmp_path, synthetic=False)
+    md_path, *_ = build_report(tmp_path, "quick")
+    text = md_path.read_text()
+    abstract = text[text.index("## Abstract"):text.index("## Methods")]
+    sections = text[text.index("## Methods"):]
+    verdicts = [line for line in abstract.splitlines() if line.startswith("- **")]
+    assert verdicts and all("p = " not in v and "p < " not in v and "power" not in v for v in verdicts), verdicts
+    assert "95% CI" in abstract and ("p = " in sections or "p < " in sections)
