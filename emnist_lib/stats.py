@@ -288,6 +288,17 @@ class SeedsImagesSE:
         return float(brentq(lambda a: self.half(a) - abs(diff), 1e-15, 1.0, xtol=1e-14, rtol=1e-12))
 
 
+def _mean_squares(x: np.ndarray) -> tuple[float, float, float]:
+    """``(MS_seed, MS_image, MS_residual)`` of a seeds x images table with one value per cell (two-way ANOVA)."""
+    k, n = x.shape
+    grand, seed_means, image_means = x.mean(), x.mean(axis=1), x.mean(axis=0)
+    ms_seed = n * float(np.sum((seed_means - grand) ** 2)) / (k - 1)
+    ms_image = k * float(np.sum((image_means - grand) ** 2)) / (n - 1) if n > 1 else 0.0
+    resid = x - seed_means[:, None] - image_means[None, :] + grand
+    df_resid = (k - 1) * (n - 1)
+    return ms_seed, ms_image, float(np.sum(resid ** 2)) / df_resid if df_resid else 0.0
+
+
 def seeds_images_se(per_seed: Sequence[np.ndarray], shared_images: bool) -> SeedsImagesSE:
     """The standard error of the mean over seeds of each seed's mean score (a recipe's accuracy, or a paired
     difference of two recipes), counting each source of noise once.
@@ -315,14 +326,8 @@ def seeds_images_se(per_seed: Sequence[np.ndarray], shared_images: bool) -> Seed
                              f"the spread of the {k} seed means (each seed its own images)")
     if len({a.size for a in arrays}) != 1:
         raise ValueError("shared_images needs every seed scored on the same number of images")
-    x = np.stack(arrays)
-    n = x.shape[1]
-    grand, seed_means, image_means = x.mean(), x.mean(axis=1), x.mean(axis=0)
-    ms_seed = n * float(np.sum((seed_means - grand) ** 2)) / (k - 1)
-    ms_image = k * float(np.sum((image_means - grand) ** 2)) / (n - 1) if n > 1 else 0.0
-    resid = x - seed_means[:, None] - image_means[None, :] + grand
-    df_resid = (k - 1) * (n - 1)
-    ms_resid = float(np.sum(resid ** 2)) / df_resid if df_resid else 0.0
+    ms_seed, ms_image, ms_resid = _mean_squares(np.stack(arrays))
+    n = arrays[0].size
     seed_var = max(ms_seed, ms_resid) / (k * n)
     image_var = max(ms_image - ms_resid, 0.0) / (k * n)
     return SeedsImagesSE(math.sqrt(seed_var + image_var), seed_var, image_var, float(k - 1),
@@ -411,11 +416,7 @@ def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_
     if k0 < 2:
         raise ValueError(f"a pilot needs at least 2 seeds to estimate the seed-to-seed spread, got {k0}")
     n = n_images or n0
-    grand, seed_means, image_means = x.mean(), x.mean(axis=1), x.mean(axis=0)
-    ms_seed = n0 * float(np.sum((seed_means - grand) ** 2)) / (k0 - 1)
-    ms_image = k0 * float(np.sum((image_means - grand) ** 2)) / (n0 - 1)
-    resid = x - seed_means[:, None] - image_means[None, :] + grand
-    ms_resid = float(np.sum(resid ** 2)) / ((k0 - 1) * (n0 - 1))
+    ms_seed, ms_image, ms_resid = _mean_squares(x)
     ms_seed_upper = (k0 - 1) * max(ms_seed, ms_resid) / float(chi2.ppf(1 - POWER, k0 - 1))
     comp = {"seed": max((ms_seed_upper - ms_resid) / n0, 0.0), "image": max((ms_image - ms_resid) / k0, 0.0),
             "residual": ms_resid, "seed_estimate": max((ms_seed - ms_resid) / n0, 0.0)}

@@ -1,11 +1,10 @@
 """The chapters registry and the decisions each chapter makes: what it selects, what it records, how it words it."""
 
+import re
 import warnings
 from dataclasses import replace
 
 import nbformat
-import re
-
 import numpy as np
 import pandas as pd
 import pytest

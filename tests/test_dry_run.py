@@ -7,8 +7,8 @@ import nbformat
 import pytest
 
 from emnist_lib import chapters
-from emnist_lib.results import read_records
 from emnist_lib.data import real_source
+from emnist_lib.results import read_records
 from emnist_lib.runner import load_params, notebook_paths, run_profile
 from emnist_lib.splits import get_split
 

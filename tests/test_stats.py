@@ -175,13 +175,19 @@ def test_the_corrected_resampled_t_is_wider_than_the_plain_paired_t():
     assert "Nadeau-Bengio" in corrected.test
 
 
-def test_equivalence_is_claimed_only_inside_the_margin():
-    rng = np.random.default_rng(3)
+def _twin(rng, flips: int):
+    """Five seeds of a recipe on 5,000 shared images, and a twin that differs from it on ``flips`` images per seed."""
     base = [rng.random(5000) < 0.8 for _ in range(5)]
     twin = [b.copy() for b in base]
     for t in twin:
-        flip = rng.choice(5000, 20, replace=False)
+        flip = rng.choice(5000, flips, replace=False)
         t[flip] = ~t[flip]
+    return base, twin
+
+
+def test_equivalence_is_claimed_only_inside_the_margin():
+    rng = np.random.default_rng(3)
+    base, twin = _twin(rng, 20)
     assert stats.recipe_comparison(twin, base, shared_images=True).equivalent
     worse = [b & (rng.random(5000) > 0.05) for b in base]
     assert not stats.recipe_comparison(worse, base, shared_images=True).equivalent
@@ -253,11 +259,7 @@ def test_separate_images_give_the_paired_t_over_seeds():
 def test_equivalence_needs_the_family_level_interval():
     """TOST at ALPHA/m: an equivalence at family size 1 can be lost at family size 10, never gained."""
     rng = np.random.default_rng(7)
-    base = [rng.random(5000) < 0.8 for _ in range(5)]
-    twin = [b.copy() for b in base]
-    for t in twin:
-        flip = rng.choice(5000, 120, replace=False)
-        t[flip] = ~t[flip]
+    base, twin = _twin(rng, 120)
     one, ten = (stats.recipe_comparison(twin, base, shared_images=True, family_size=m) for m in (1, 10))
     assert ten.tost_high - ten.tost_low > one.tost_high - one.tost_low
     assert ten.equivalent <= one.equivalent

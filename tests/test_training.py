@@ -359,10 +359,9 @@ def _study_validation_sizes() -> dict[str, int]:
     """The shared validation sets of the EMNIST-scale profile's balanced chapters (n_train x validation_fraction)."""
     import math
 
-    from emnist_lib import config
-    from emnist_lib.runner import load_params, notebook_paths, parameters_cell
-
     import nbformat
+
+    from emnist_lib.runner import load_params, notebook_paths, parameters_cell
 
     sizes = {}
     for path in notebook_paths():
