@@ -141,7 +141,7 @@ COMPARABLE = (Status.PLATEAU, Status.UNDETERMINED, Status.IMPROVING)  # did-not-
 def two_recipes(runs_a: list[Record], runs_b: list[Record], name_a: str, name_b: str, metric: str = "test_accuracy",
                 family_size: int = 1, metric_b: str | None = None) -> stats.Comparison:
     """Recipe A against recipe B over the seeds both have, scored on the same images per seed: the seeds x
-    images bootstrap of the paired difference (:func:`emnist_lib.stats.recipe_comparison`), Bonferroni within a
+    images standard error of the paired difference (:func:`emnist_lib.stats.recipe_comparison`), Bonferroni within a
     family of ``family_size``. ``metric_b`` scores B under another metric of the same images (one recipe on
     clean and on blurred test images). Without per-image correctness: a paired t-test over seeds."""
     by_seed = {r.seed: r for r in runs_b}

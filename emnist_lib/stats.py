@@ -34,6 +34,7 @@ CONFIDENCE = 0.95
 POWER = 0.80  # the power at which a "no detectable difference" states the smallest difference it would detect
 EQUIVALENCE_MARGIN = 0.01  # TOST margin (accuracy, 1 point) where a section argues two settings are equivalent
 DETECT = 0.02  # the difference (2 points) every headline comparison is designed to detect with POWER
+PLAN_MAX_SEEDS = 30  # the most seeds a plan from a study's own runs looks at (beyond: "more than 30")
 
 
 def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> dict:
@@ -95,6 +96,8 @@ class Comparison:
     excluded: str | None = None  # why the two were not compared (one of them did not train)
     kind: str | None = None  # which test (TEST_KINDS): what an independent recomputation redoes
     inputs: dict | None = None  # what it was computed from (record ids, metrics): set by emnist_lib.analysis
+    seeds_needed: int | None = None  # below 80% power for DETECT: the seeds :func:`plan_seeds` plans from these runs
+    seeds_max: int | None = None  # the most seeds it planned for (seeds_needed None and seeds_max set: more needed)
 
     @property
     def p_decisive(self) -> float | None:
@@ -208,7 +211,7 @@ def bonferroni(comparisons: list[Comparison], family_size: int | None = None) ->
 
 
 def fmt_df(df: float) -> str:
-    """Degrees of freedom: whole numbers as such, Satterthwaite's with one decimal."""
+    """Degrees of freedom: whole numbers as such, fractional ones (an approximation) with one decimal."""
     return f"{df:.0f}" if abs(df - round(df)) < 0.05 else f"{df:.1f}"
 
 
@@ -398,9 +401,13 @@ class SeedPlan:
 
 
 def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_size: int = 1, target: float = DETECT,
-               power: float = POWER, max_seeds: int = 20) -> SeedPlan:
+               power: float = POWER, max_seeds: int = 20, shared_images: bool = True) -> SeedPlan:
     """Seeds for a comparison of two recipes on shared images, from a pilot's paired differences (``pilot[s]``: one
     seed's per-image difference of the two recipes, -1/0/1, on the same images for every seed).
+
+    ``shared_images=False`` (each seed scored on images of its own): the variance of a seed's mean difference,
+    taken at its one-sided 80% upper confidence bound, over k seeds on k - 1 degrees of freedom (the paired t of
+    :func:`seeds_images_se`); ``n_images`` does not apply.
 
     The pilot's two-way ANOVA gives the variance components of a difference (seed, image, residual; see
     :func:`seeds_images_se`), the seed component taken at its one-sided 80% upper confidence bound (a pilot of 2-3
@@ -411,6 +418,15 @@ def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_
     at ``target``."""
     from scipy.stats import chi2
 
+    if not shared_images:
+        means = np.array([np.mean(np.asarray(a, np.float64)) for a in pilot])
+        k0 = means.size
+        if k0 < 2:
+            raise ValueError(f"a pilot needs at least 2 seeds to estimate the seed-to-seed spread, got {k0}")
+        var_upper = (k0 - 1) * float(means.var(ddof=1)) / float(chi2.ppf(1 - POWER, k0 - 1))
+        comp = {"seed": var_upper, "image": 0.0, "residual": 0.0, "seed_estimate": float(means.var(ddof=1))}
+        return _first_powered(lambda k: SeedsImagesSE(0.0, var_upper / k, 0.0, float(k - 1), ""), target, power,
+                              family_size, max_seeds, 0, comp)
     x = np.stack([np.asarray(a, np.float64) for a in pilot])
     k0, n0 = x.shape
     if k0 < 2:
@@ -420,11 +436,20 @@ def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_
     ms_seed_upper = (k0 - 1) * max(ms_seed, ms_resid) / float(chi2.ppf(1 - POWER, k0 - 1))
     comp = {"seed": max((ms_seed_upper - ms_resid) / n0, 0.0), "image": max((ms_image - ms_resid) / k0, 0.0),
             "residual": ms_resid, "seed_estimate": max((ms_seed - ms_resid) / n0, 0.0)}
+    return _first_powered(
+        lambda k: SeedsImagesSE(0.0, (n * comp["seed"] + comp["residual"]) / (k * n), comp["image"] / n, float(k - 1),
+                                ""), target, power, family_size, max_seeds, n, comp)
+
+
+def _first_powered(design, target: float, power: float, family_size: int, max_seeds: int, n: int,
+                   comp: dict) -> SeedPlan:
+    """The smallest k in 2..max_seeds whose ``design(k)`` (a :class:`SeedsImagesSE`) reaches ``power`` at
+    ``target`` at the family's level."""
     best = 0.0
     for k in range(2, max_seeds + 1):
-        est = SeedsImagesSE(0.0, (n * comp["seed"] + comp["residual"]) / (k * n), comp["image"] / n, float(k - 1), "")
+        est = design(k)
         se = math.sqrt(est.seed_var + est.image_var)
-        best = _power_given_half(target, est.half(ALPHA / family_size), se)
+        best = 1.0 if se == 0 else _power_given_half(target, est.half(ALPHA / family_size), se)
         if best >= power:
             return SeedPlan(k, best, target, family_size, n, comp)
     return SeedPlan(None, best, target, family_size, n, comp)
@@ -468,6 +493,9 @@ def recipe_comparison(a: Sequence[np.ndarray], b: Sequence[np.ndarray], shared_i
                    correction=f"Bonferroni over {m}" if m > 1 else None, se=se, df=df, kind=kind)
     c.mde = half + _z(POWER) * se  # the smallest true difference whose estimate falls outside the interval 80% of the time
     c.power = _power_given_half(DETECT, half, se)
+    if c.power < POWER:  # what a next study would need: planned from these runs, as from a pilot
+        plan = plan_seeds(diffs, family_size=m, shared_images=shared_images, max_seeds=PLAN_MAX_SEEDS)
+        c.seeds_needed, c.seeds_max = plan.seeds, PLAN_MAX_SEEDS
     tost = est.half(2 * ALPHA / m)  # TOST at ALPHA/m: the (1 - 2 ALPHA/m) interval inside the margin
     c.tost_low, c.tost_high = diff - tost, diff + tost
     c.equivalent = bool(-margin < c.tost_low and c.tost_high < margin)

@@ -52,10 +52,9 @@ def _vectors(ids: list[str], metric: str, by_id: dict) -> list[np.ndarray]:
     return [correct_vector(by_id[i], keys[0], keys[1]).astype(float) for i in ids]
 
 
-def _anova_parts(d: list[np.ndarray]) -> tuple[float, float]:
-    """The seed part and the image part of the variance of the grand mean of a seeds x images table (random seeds
-    and images, one value per cell), from pandas sums of squares: the textbook two-way random-effects estimator
-    with a negative component set to zero, the residual counted with the seeds."""
+def _anova_ms(d: list[np.ndarray]) -> tuple[float, float, float]:
+    """The two-way ANOVA mean squares (seed, image, residual) of a seeds x images table (random seeds and images, one
+    value per cell), from pandas sums of squares."""
     k, n = len(d), d[0].size
     long = pd.DataFrame({"seed": np.repeat(np.arange(k), n), "image": np.tile(np.arange(n), k),
                          "y": np.concatenate(d)})
@@ -65,7 +64,38 @@ def _anova_parts(d: list[np.ndarray]) -> tuple[float, float]:
     ss_total = ((long.y - grand) ** 2).sum()
     ms_seed, ms_image = ss_seed / (k - 1), ss_image / (n - 1)
     ms_resid = (ss_total - ss_seed - ss_image) / ((k - 1) * (n - 1))
+    return ms_seed, ms_image, ms_resid
+
+
+def _anova_parts(d: list[np.ndarray]) -> tuple[float, float]:
+    """The seed part and the image part of the variance of the grand mean: the textbook two-way random-effects
+    estimator with a negative component set to zero, the residual counted with the seeds."""
+    k, n = len(d), d[0].size
+    ms_seed, ms_image, ms_resid = _anova_ms(d)
     return max(ms_seed, ms_resid) / (k * n), max(ms_image - ms_resid, 0.0) / (k * n)
+
+
+def _seeds_needed(d: list[np.ndarray], shared: bool, m: int, max_seeds: int) -> int | None:
+    """The seeds a follow-up needs for 80% power at the report's difference, as the Methods describe it: the pilot's
+    seed variance at its one-sided 80% upper bound (chi-square), the images as they are, the interval's own test."""
+    k0, target = len(d), stats_detect()
+    if shared:
+        n = d[0].size
+        ms_seed, ms_image, ms_resid = _anova_ms(d)
+        upper = (k0 - 1) * max(ms_seed, ms_resid) / sps.chi2.ppf(0.2, k0 - 1)
+        per_seed = max(upper - ms_resid, 0.0) / n + ms_resid / n  # variance of one seed's mean difference
+        images = max(ms_image - ms_resid, 0.0) / k0 / n
+    else:
+        per_seed = (k0 - 1) * np.var([x.mean() for x in d], ddof=1) / sps.chi2.ppf(0.2, k0 - 1)
+        images = 0.0
+    for k in range(2, max_seeds + 1):
+        seed_part = per_seed / k
+        se = math.sqrt(seed_part + images)
+        q = 1 - ALPHA / (2 * m)
+        half = math.sqrt(sps.t.ppf(q, k - 1) ** 2 * seed_part + sps.norm.ppf(q) ** 2 * images)
+        if se == 0 or sps.norm.sf((half - target) / se) + sps.norm.cdf((-half - target) / se) >= 0.8:
+            return k
+    return None
 
 
 def _t_result(diff: float, se: float, df: float, m: int) -> dict:
@@ -229,6 +259,16 @@ def comparisons(sections, records) -> list[str]:
                                                                                               abs_tol=1e-6)):
                         problems.append(f"{where}: TOST interval [{c.tost_low:.4g}, {c.tost_high:.4g}] but "
                                         f"recomputes to [{tost[0]:.4g}, {tost[1]:.4g}] (at alpha/{m})")
+                    if c.kind in ("anova_t", "seeds_t"):
+                        a = _vectors(c.inputs["a"], c.inputs["metric"], by_id)
+                        b = _vectors(c.inputs["b"], c.inputs["metric_b"], by_id)
+                        d = [x - y for x, y in zip(a, b)]
+                        planned = (None if want >= 0.8 or c.seeds_max is None
+                                   else _seeds_needed(d, c.kind == "anova_t", m, c.seeds_max))
+                        if want < 0.8 and c.seeds_max is None:
+                            problems.append(f"{where}: power {want:.0%} for 2 points but no seeds planned")
+                        elif planned != c.seeds_needed:
+                            problems.append(f"{where}: would need {c.seeds_needed} seeds but recomputes to {planned}")
                 else:
                     want = _power(stats_detect(), ref["se"], m, ref.get("df"))
                 if not math.isclose(c.power, want, rel_tol=1e-3, abs_tol=1e-4):

@@ -172,3 +172,12 @@ def test_the_audit_finds_numbers_that_no_longer_match_the_records(study, tmp_pat
     (copy / "report.md").write_text(broken)
     assert claims_audit.rerender(copy, "quick") != []
     assert claims_audit.tables("| cnn | 101.0% [99.0, 102.0] |") != []
+
+
+def test_the_audit_finds_a_wrong_seed_plan(study):
+    """An underpowered comparison's "80% would take N seeds" is planned again from its records."""
+    out, records = study
+    sections = chapters.all_sections(records)
+    weak = next(c for s in sections for c in s.comparisons if c.seeds_max and c.kind in ("anova_t", "seeds_t"))
+    weak.seeds_needed = (weak.seeds_needed or weak.seeds_max) - 1
+    assert any("seeds but recomputes to" in p for p in claims_audit.comparisons(sections, records))

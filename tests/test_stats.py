@@ -293,3 +293,83 @@ def test_no_spread_no_verdict():
         assert c.p is None and c.low is None and not c.significant and c.power is None
     cv = stats.corrected_resampled_t([0.8, 0.8, 0.8], [0.7, 0.7, 0.7], n_train=900, n_test=100)
     assert cv.p is None and not cv.significant
+
+
+# --------------------------------------------------------------------------- planning seeds from a pilot
+def _pilot_diffs(rng, k, n, seed_sd, flip=0.1):
+    """Per-image paired differences (-1/0/1) of two recipes over ``k`` seeds on ``n`` shared images, each seed's
+    mean difference shifted by a seed effect of sd ``seed_sd``."""
+    out = []
+    for _ in range(k):
+        shift = rng.normal(0.0, seed_sd)
+        up, down = max(flip / 2 + shift / 2, 0.0), max(flip / 2 - shift / 2, 0.0)
+        out.append(rng.choice([1.0, -1.0, 0.0], size=n, p=[up, down, 1 - up - down]))
+    return out
+
+
+def _planned_power(seed_var_unit, image_var_unit, k, n, m):
+    """The power at 2 points of k seeds on n images, written out from the Methods' description (t on k - 1 df for
+    the seed part, the normal for the image part, Bonferroni over m): independent of stats.SeedsImagesSE."""
+    seed_var, image_var = seed_var_unit / k, image_var_unit / n
+    se = np.sqrt(seed_var + image_var)
+    q = 1 - 0.05 / (2 * m)
+    half = np.sqrt(sps.t.ppf(q, k - 1) ** 2 * seed_var + sps.norm.ppf(q) ** 2 * image_var)
+    return sps.norm.sf((half - 0.02) / se) + sps.norm.cdf((-half - 0.02) / se)
+
+
+@pytest.mark.parametrize("m", [1, 4])
+def test_plan_seeds_is_the_smallest_design_with_80_percent_power(m):
+    """Shared images: the plan's k reaches 80% at 2 points on the pilot's seed component taken at its 80% upper
+    bound, and k - 1 does not; recomputed from the two-way ANOVA written out here."""
+    rng = np.random.default_rng(21)
+    diffs = _pilot_diffs(rng, 5, 3000, seed_sd=0.012)
+    plan = stats.plan_seeds(diffs, family_size=m)
+    x = np.stack(diffs)
+    k0, n = x.shape
+    g, sm, im = x.mean(), x.mean(1), x.mean(0)
+    ms_seed = n * ((sm - g) ** 2).sum() / (k0 - 1)
+    ms_image = k0 * ((im - g) ** 2).sum() / (n - 1)
+    ms_resid = ((x - sm[:, None] - im[None, :] + g) ** 2).sum() / ((k0 - 1) * (n - 1))
+    upper = (k0 - 1) * max(ms_seed, ms_resid) / sps.chi2.ppf(0.2, k0 - 1)
+    seed_unit = n * max((upper - ms_resid) / n, 0) / n + ms_resid / n  # per-seed variance of a seed's mean
+    image_unit = max((ms_image - ms_resid) / k0, 0)
+    assert plan.seeds is not None and plan.seeds > 2
+    assert _planned_power(seed_unit, image_unit, plan.seeds, n, m) >= 0.8
+    assert _planned_power(seed_unit, image_unit, plan.seeds - 1, n, m) < 0.8
+
+
+def test_plan_seeds_grows_with_the_spread_and_the_family():
+    rng = np.random.default_rng(22)
+    calm, noisy = _pilot_diffs(rng, 5, 3000, 0.006), _pilot_diffs(rng, 5, 3000, 0.02)
+    assert stats.plan_seeds(calm).seeds < stats.plan_seeds(noisy).seeds
+    assert stats.plan_seeds(calm).seeds <= stats.plan_seeds(calm, family_size=4).seeds
+    huge = _pilot_diffs(rng, 5, 3000, 0.2)
+    assert stats.plan_seeds(huge, max_seeds=30).seeds is None  # the images cannot make up for the seeds
+
+
+def test_plan_seeds_on_own_images_is_a_paired_t_plan():
+    """Each seed on its own images: the plan uses the spread of the seed means only (80% upper bound, t on k - 1)."""
+    means = np.array([0.010, 0.030, 0.018, 0.025, 0.005])
+    per_seed = [np.full(500, mu) for mu in means]  # one value per image; only the means matter here
+    plan = stats.plan_seeds(per_seed, shared_images=False)
+    upper = 4 * means.var(ddof=1) / sps.chi2.ppf(0.2, 4)
+    assert _planned_power(upper, 0.0, plan.seeds, 1, 1) >= 0.8
+    assert _planned_power(upper, 0.0, plan.seeds - 1, 1, 1) < 0.8
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        stats.plan_seeds(per_seed[:1], shared_images=False)
+
+
+def test_an_underpowered_comparison_states_the_seeds_it_would_need():
+    rng = np.random.default_rng(23)
+    k, n = 3, 3000
+    base = [(rng.random(n) < 0.8).astype(float) for _ in range(k)]
+    noisy = [np.where(rng.random(n) < 0.2 + 0.1 * rng.normal(), 1 - b, b) for b in base]
+    weak = stats.recipe_comparison(noisy, base, shared_images=True, family_size=4)
+    assert weak.power < stats.POWER
+    assert weak.seeds_max == stats.PLAN_MAX_SEEDS
+    assert weak.seeds_needed is None or weak.seeds_needed > k
+    assert "80% would take" in say("design", c=weak)
+    twin = [np.where(rng.random(n) < 0.001, 1 - b, b) for b in base]  # almost the same model: a tight design
+    strong = stats.recipe_comparison(twin, base, shared_images=True)
+    assert strong.power >= stats.POWER and strong.seeds_needed is None and strong.seeds_max is None
+    assert "would take" not in say("design", c=strong)
