@@ -268,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="seconds without a heartbeat after which a trial counts as failed and is retried")
     srch.set_defaults(func=cmd_search)
 
-    model_help = "a .keras file with its .card.json beside it (default: report/full, else report/quick, final_cnn)"
+    model_help = ("a .keras file with its .card.json beside it (default: final_cnn of report/full, else report/emnist, "
+                  "else report/quick)")
     pred = groups.add_parser("predict", help="classify image files (PNG/JPEG/BMP, any size, either polarity)")
     pred.add_argument("images", nargs="+", metavar="IMAGE", help="image files, one handwritten character each")
     pred.add_argument("--model", default=None, help=model_help)

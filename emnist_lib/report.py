@@ -69,8 +69,16 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
         criterion=trained[0].convergence.criterion if trained else "", n_records=len(records),
         n_tests=sum(len(s.comparisons) for s in sections), n_families=_families(sections), margin=stats.EQUIVALENCE_MARGIN,
         n_trained=len(trained), n_converged=sum(r.status == Status.PLATEAU for r in trained),
+        longer=_longer_runs(trained),
         budget_checks=_budget_checks(sections), tested=_tested_sections(records))
     return re.sub(r"\n{3,}", "\n\n", text), sections
+
+
+def _longer_runs(trained) -> dict:
+    """The plateau test on the runs trained again at a longer budget (the budget checks): whether more epochs alone
+    would show plateaus."""
+    longer = [r for r in trained if analysis.is_budget_check(r.group) and r.status != Status.DID_NOT_TRAIN]
+    return {"n": len(longer), "plateau": sum(r.status == Status.PLATEAU for r in longer)}
 
 
 def _budget_checks(sections) -> dict:

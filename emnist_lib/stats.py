@@ -23,6 +23,7 @@ A difference is called a difference only when its test rejects at :data:`ALPHA`
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -181,12 +182,6 @@ def mcnemar_test(correct_a: Sequence[bool], correct_b: Sequence[bool], name_a: s
     return c
 
 
-def _z(q: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(q))
-
-
 def bonferroni(comparisons: list[Comparison], family_size: int | None = None) -> list[Comparison]:
     """Bonferroni-adjust a family of paired t-tests over seeds (:func:`paired_test`) in place: p-values times the
     family size and the interval at level 1 - ALPHA/size, so verdict and interval agree. Returns the comparisons.
@@ -276,6 +271,31 @@ class SeedsImagesSE:
         return math.sqrt(float(t.isf(alpha / 2, self.df)) ** 2 * self.seed_var
                          + float(norm.isf(alpha / 2)) ** 2 * self.image_var)
 
+    def power(self, diff: float, alpha: float) -> float:
+        """The power of this interval's own test at level ``alpha`` against a true difference ``diff``, taking the
+        seed and image parts as the true variances: the estimate is normal with sd :attr:`se`, the seed part's
+        estimate is seed_var times a chi-square on ``df`` over ``df`` (independent of it), the image part known; the
+        test rejects when the estimate falls outside its half-width. Integrated over the chi-square's quantiles by
+        Gauss-Legendre quadrature, so a few seeds' noisy variance counts (with the image part zero: the noncentral
+        t's power)."""
+        from scipy.stats import norm, t
+
+        if self.se <= 0:
+            return 1.0
+        qt2, qz2 = float(t.isf(alpha / 2, self.df)) ** 2, float(norm.isf(alpha / 2)) ** 2
+        v, w = _chi2_nodes(self.df) if self.seed_var > 0 else (np.array([self.df]), np.array([1.0]))
+        h = np.sqrt(qt2 * self.seed_var * v / self.df + qz2 * self.image_var)
+        return float(np.sum(w * (norm.sf((h - diff) / self.se) + norm.cdf((-h - diff) / self.se))))
+
+    def detectable(self, alpha: float, power: float = POWER) -> float:
+        """The smallest true difference this design's test at ``alpha`` detects with ``power`` (:meth:`power`)."""
+        from scipy.optimize import brentq
+
+        if self.se <= 0:
+            return 0.0
+        top = 2 * self.half(alpha) + 10 * self.se
+        return float(brentq(lambda d: self.power(d, alpha) - power, 0.0, top, xtol=1e-9))
+
     def p_value(self, diff: float) -> float:
         """The two-sided p-value of ``diff`` against 0: the alpha at which :meth:`half` equals |diff| (so the interval
         at level 1 - alpha excludes zero exactly when p < alpha)."""
@@ -289,6 +309,20 @@ class SeedsImagesSE:
         if self.half(1e-15) <= abs(diff):
             return 1e-15
         return float(brentq(lambda a: self.half(a) - abs(diff), 1e-15, 1.0, xtol=1e-14, rtol=1e-12))
+
+
+@functools.lru_cache(maxsize=64)
+def _chi2_nodes(df: float, n: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes on the chi-square(``df``) quantile scale and their weights: the integral of f(V) over
+    V ~ chi-square(df) as sum(w * f(v)). Composite, with panels that narrow towards the lowest quantiles, where a
+    small variance estimate makes the test reject most (the size at no difference comes out within 1e-9)."""
+    from scipy.stats import chi2
+
+    x, w = np.polynomial.legendre.leggauss(n)
+    edges = (0.0, 1e-6, 1e-4, 1e-2, 0.2, 0.8, 1.0)
+    u = np.concatenate([a + (b - a) * (x + 1) / 2 for a, b in zip(edges[:-1], edges[1:])])
+    weights = np.concatenate([w * (b - a) / 2 for a, b in zip(edges[:-1], edges[1:])])
+    return chi2.ppf(u, df), weights
 
 
 def _mean_squares(x: np.ndarray) -> tuple[float, float, float]:
@@ -449,7 +483,8 @@ def _first_powered(design, target: float, power: float, family_size: int, max_se
     for k in range(2, max_seeds + 1):
         est = design(k)
         se = math.sqrt(est.seed_var + est.image_var)
-        best = 1.0 if se == 0 else _power_given_half(target, est.half(ALPHA / family_size), se)
+        est = SeedsImagesSE(se, est.seed_var, est.image_var, est.df, est.method)
+        best = 1.0 if se == 0 else est.power(target, ALPHA / family_size)
         if best >= power:
             return SeedPlan(k, best, target, family_size, n, comp)
     return SeedPlan(None, best, target, family_size, n, comp)
@@ -491,8 +526,8 @@ def recipe_comparison(a: Sequence[np.ndarray], b: Sequence[np.ndarray], shared_i
     c = Comparison(name_a, name_b, test, n, diff, p, diff - half, diff + half,
                    p_adjusted=min(1.0, p * m) if m > 1 else None,
                    correction=f"Bonferroni over {m}" if m > 1 else None, se=se, df=df, kind=kind)
-    c.mde = half + _z(POWER) * se  # the smallest true difference whose estimate falls outside the interval 80% of the time
-    c.power = _power_given_half(DETECT, half, se)
+    c.mde = est.detectable(ALPHA / m)  # the smallest true difference the interval's test detects 80% of the time
+    c.power = est.power(DETECT, ALPHA / m)
     if c.power < POWER:  # what a next study would need: planned from these runs, as from a pilot
         plan = plan_seeds(diffs, family_size=m, shared_images=shared_images, max_seeds=PLAN_MAX_SEEDS)
         c.seeds_needed, c.seeds_max = plan.seeds, PLAN_MAX_SEEDS
@@ -501,14 +536,6 @@ def recipe_comparison(a: Sequence[np.ndarray], b: Sequence[np.ndarray], shared_i
     c.equivalent = bool(-margin < c.tost_low and c.tost_high < margin)
     c.margin = margin
     return c
-
-
-def _power_given_half(diff: float, half: float, se: float) -> float:
-    """The chance that an estimate centred on ``diff`` with standard error ``se`` falls outside +-``half`` (the
-    interval's half-width at the family's level): the power of the test whose interval that is."""
-    from scipy.stats import norm
-
-    return float(norm.sf((half - diff) / se) + norm.cdf((-half - diff) / se))
 
 
 def corrected_resampled_t(a: Sequence[float], b: Sequence[float], n_train: int, n_test: int, name_a: str = "A",

@@ -313,8 +313,11 @@ def _planned_power(seed_var_unit, image_var_unit, k, n, m):
     seed_var, image_var = seed_var_unit / k, image_var_unit / n
     se = np.sqrt(seed_var + image_var)
     q = 1 - 0.05 / (2 * m)
-    half = np.sqrt(sps.t.ppf(q, k - 1) ** 2 * seed_var + sps.norm.ppf(q) ** 2 * image_var)
-    return sps.norm.sf((half - 0.02) / se) + sps.norm.cdf((-half - 0.02) / se)
+    tq, zq = sps.t.ppf(q, k - 1), sps.norm.ppf(q)
+    # the seed part re-estimated on k - 1 df: a Monte Carlo over its chi-square (not the package's integral)
+    v = np.random.default_rng(99).chisquare(k - 1, 400_000) / (k - 1)
+    half = np.sqrt(tq ** 2 * seed_var * v + zq ** 2 * image_var)
+    return float(np.mean(sps.norm.sf((half - 0.02) / se) + sps.norm.cdf((-half - 0.02) / se)))
 
 
 @pytest.mark.parametrize("m", [1, 4])
@@ -373,3 +376,23 @@ def test_an_underpowered_comparison_states_the_seeds_it_would_need():
     strong = stats.recipe_comparison(twin, base, shared_images=True)
     assert strong.power >= stats.POWER and strong.seeds_needed is None and strong.seeds_max is None
     assert "would take" not in say("design", c=strong)
+
+
+def test_the_power_of_the_interval_test_is_the_noncentral_t_without_an_image_part_and_never_below_its_level():
+    """Seeds on their own images: the power is scipy's noncentral t; at no difference it is the test's level; with an
+    image part it grows with the difference and a Monte Carlo of the test agrees (the old normal approximation, which
+    held the half-width fixed, gave 0% where the test's level is 1.25%)."""
+    est = stats.SeedsImagesSE(0.01, 1e-4, 0.0, 4.0, "")
+    q = sps.t.isf(0.0125 / 2, 4)
+    assert est.power(0.02, 0.0125) == pytest.approx(sps.nct.sf(q, 4, 2.0) + sps.nct.cdf(-q, 4, 2.0), rel=1e-5)
+    assert est.power(0.0, 0.0125) == pytest.approx(0.0125, rel=1e-4)
+    mixed = stats.SeedsImagesSE(float(np.sqrt(3e-5 + 4e-5)), 3e-5, 4e-5, 4.0, "")
+    assert mixed.power(0.0, 0.05) <= 0.05
+    rng = np.random.default_rng(5)
+    n_sim = 200_000
+    estimate = rng.normal(0.02, mixed.se, n_sim)
+    seed_hat = 3e-5 * rng.chisquare(4, n_sim) / 4
+    half = np.sqrt(sps.t.isf(0.025, 4) ** 2 * seed_hat + sps.norm.isf(0.025) ** 2 * 4e-5)
+    assert mixed.power(0.02, 0.05) == pytest.approx(np.mean(np.abs(estimate) > half), abs=0.005)
+    d = mixed.detectable(0.05)
+    assert mixed.power(d, 0.05) == pytest.approx(0.8, abs=1e-6) and mixed.power(0.9 * d, 0.05) < 0.8
