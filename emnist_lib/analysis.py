@@ -8,11 +8,10 @@ findings), so both say the same. It computes; the words are the templates'.
 
 Rules (the house style's "Reporting results", and what a skeptical reviewer asks):
 
-* a recipe's accuracy over seeds carries a 95% interval from a bootstrap over its seeds and its
-  scored images (inside [0, 1], wide enough for both sources of variance); one accuracy of one model
-  a Wilson interval;
+* a recipe's accuracy over seeds carries a 95% interval that counts its seeds and its scored images, each
+  once (:func:`emnist_lib.stats.recipe_interval`, inside [0, 1]); one accuracy of one model a Wilson interval;
 * a claim about recipes (the normal case) is one paired comparison over seeds on the same images,
-  with the same bootstrap; a family of claims against one declared reference is Bonferroni-adjusted,
+  with the same standard error (:func:`emnist_lib.stats.recipe_comparison`); a family of claims against one declared reference is Bonferroni-adjusted,
   intervals included, so a difference is "detectable" exactly when its reported interval excludes
   zero; every "no detectable difference" carries the smallest difference the design detects with
   80% power; runs that did not train are left out, budget-limited runs are compared "at this budget";
@@ -165,6 +164,7 @@ def _with_inputs(c: stats.Comparison, runs_a: list[Record], runs_b: list[Record]
     reviewer's recomputation can start from the record files."""
     c.inputs = {"a": [f"{r.notebook}/{r.name}" for r in runs_a], "b": [f"{r.notebook}/{r.name}" for r in runs_b],
                 "metric": metric, "metric_b": metric_b or metric}
+    c.no_plateau = bool(unconverged(("a", runs_a), ("b", runs_b)))
     return c
 
 
@@ -240,7 +240,7 @@ class Family:
 
     def by_direction(self, direction: int) -> list[stats.Comparison]:
         """The comparisons detectably better (+1), worse (-1) or not detectably different (0)."""
-        return [c for c in self.comparisons if c.direction == direction]
+        return [c for c in self.comparisons if c.direction == direction and not c.excluded]
 
     def with_status(self, verdict: str) -> list[VariantSummary]:
         return [s for s in self.summaries if s.status == verdict]
@@ -255,16 +255,18 @@ def in_family(comparisons: list, name: str):
 
 def compare_family(runs: dict[str, list[Record]], metric: str, reference: str | None) -> Family:
     """Every variant that trained against the declared ``reference``, paired over seeds on the same images,
-    Bonferroni-adjusted over the family (intervals included). A reference that did not train compares
-    nothing; without a declared reference (``None``) the family is only summarised."""
+    Bonferroni-adjusted over the family (intervals included). The family is what was declared: every variant
+    but the reference, so m does not shrink when one of them does not train (that one stays in the family as
+    "not compared"). A reference that did not train compares nothing; without a declared reference (``None``) the
+    family is only summarised."""
     summaries = summarise(runs, metric)
     fam = Family(metric, summaries, reference)
     ok = {s.variant for s in summaries if s.status in COMPARABLE}
     if reference is None or reference not in ok:
         return fam
-    tested = [s.variant for s in summaries if s.variant != reference and s.variant in ok]
-    fam.comparisons = [compare(runs[v], runs[reference], v, reference, metric, family_size=len(tested))
-                       for v in tested]
+    declared = [s.variant for s in summaries if s.variant != reference]
+    fam.comparisons = [compare(runs[v], runs[reference], v, reference, metric, family_size=len(declared))
+                       for v in declared]
     in_family(fam.comparisons, f"{metric} against {reference}")
     return fam
 

@@ -74,7 +74,8 @@ def test_summary(records: list[results.Record], saved_seed: int) -> dict:
     seeds = sorted(by_seed)
     accs = [float(by_seed[s].metric("test_accuracy")) for s in seeds]
     runs = [by_seed[s] for s in seeds]
-    method = ("mean over training seeds; 95% interval from a bootstrap over the seeds and the test images"
+    method = ("mean over training seeds; 95% interval counting the seeds and the test images once each (two-way "
+              "ANOVA of seeds x images, modified large-sample interval, logit scale)"
               if analysis.per_image(runs, "test_accuracy") is not None else
               "mean over training seeds with a t-interval (no per-image record)")
     out["over_seeds"] = {"seeds": seeds, "accuracies": accs, **analysis.interval(runs, "test_accuracy"),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import jinja2
 
 from . import analysis, stats
-from .convergence import CHANCE_MARGIN, Status
+from .convergence import CHANCE_MARGIN, PLATEAU_MARGIN, Status, paired_gain_bounds
 from .results import Budget, Provenance, Record
 
 
@@ -228,7 +228,13 @@ def convergence_line(runs: list[Record]) -> list[Finding]:
         return []
     counts = {s.value: sum(r.status == s for r in trained) for s in (Status.PLATEAU, Status.IMPROVING,
                                                                        Status.UNDETERMINED, Status.DID_NOT_TRAIN)}
-    return [SHARED.finding("convergence_line", counts=counts, trained=len(trained))]
+    out = [SHARED.finding("convergence_line", counts=counts, trained=len(trained))]
+    sizes = [r.convergence.n_images for r in trained if getattr(r.convergence, "n_images", None)]
+    if sizes:  # too few validation images for the test to ever show a plateau: its "undetermined" is no evidence
+        floor = paired_gain_bounds(0, 0, max(sizes))[2]
+        if floor >= PLATEAU_MARGIN:
+            out.append(SHARED.finding("plateau_floor", n=max(sizes), floor=floor))
+    return out
 
 
 def threats(runs: list[Record], extra: list[Finding] | None = None) -> list[Finding]:
@@ -259,7 +265,7 @@ def family_table(caption: str, fam: analysis.Family, label: str, extra_cols: Cal
         c = by_variant.get(s.variant)
         vs = ("reference" if s.variant == fam.reference else
               (f"{stats.fmt_points(c.diff)}, {stats.fmt_p(c.p_decisive)}" + (" *" if c.significant else "")
-               if c else "not tested"))
+               if c and not c.excluded else "not tested"))
         row = [s.variant, stats.fmt_interval(s.interval), vs, status_words(s.status)]
         if extra_cols:
             row += extra_cols(s)

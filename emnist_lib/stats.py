@@ -97,6 +97,7 @@ class Comparison:
     excluded: str | None = None  # why the two were not compared (one of them did not train)
     kind: str | None = None  # which test (TEST_KINDS): what an independent recomputation redoes
     inputs: dict | None = None  # what it was computed from (record ids, metrics): set by emnist_lib.analysis
+    no_plateau: bool = False  # a run compared showed no plateau (the report's dagger): set by emnist_lib.analysis
     seeds_needed: int | None = None  # below 80% power for DETECT: the seeds :func:`plan_seeds` plans from these runs
     seeds_max: int | None = None  # the most seeds it planned for (seeds_needed None and seeds_max set: more needed)
 

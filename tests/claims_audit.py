@@ -264,13 +264,10 @@ def comparisons(sections, records) -> list[str]:
             if c.power is not None and ref.get("se"):
                 m = int(c.correction.split()[-1]) if c.correction else 1
                 if "half" in ref:  # the power of the interval's own test, and the difference it detects 80% of the time
-                    seed_part, image_part = ref.get("seed_part", ref["se"] ** 2), ref.get("image_part", 0.0)
-
-                    def power_of(d: float) -> float:
-                        return _mls_power(d, seed_part, image_part, ref["df"], m)
-
-                    want = power_of(stats_detect())
-                    mde = optimize.brentq(lambda d: power_of(d) - 0.8, 0.0, 2 * ref["half"] + 10 * ref["se"])
+                    parts = (ref.get("seed_part", ref["se"] ** 2), ref.get("image_part", 0.0), ref["df"], m)
+                    want = _mls_power(stats_detect(), *parts)
+                    mde = optimize.brentq(lambda d, parts=parts: _mls_power(d, *parts) - 0.8, 0.0,
+                                          2 * ref["half"] + 10 * ref["se"])
                     if c.mde is None or not math.isclose(c.mde, mde, rel_tol=1e-4):
                         problems.append(f"{where}: smallest detectable difference {c.mde} but recomputes to {mde:.6g}")
                     tost = (ref["diff"] - ref["tost"], ref["diff"] + ref["tost"])

@@ -19,10 +19,13 @@ def test_family_compares_runs_without_a_plateau_at_this_budget_and_leaves_runs_t
            {"baseline": 0.70, "batch_norm": 0.78, "dropout=0.3": 0.701, "slow": 0.9, "dead": 0.02}, rng,
            statuses={"slow": "undetermined", "dead": "did_not_train"}, seeds=(0, 1, 2, 3, 4))
     fam = analysis.compare_family(_runs(tmp_path, "04_regularisation_tuning", "ablation"), "val_accuracy", "baseline")
-    tested = {c.a: c for c in fam.comparisons}
+    tested = {c.a: c for c in fam.comparisons if not c.excluded}
     assert set(tested) == {"batch_norm", "dropout=0.3", "slow"}  # never the one that did not train
+    (dead,) = [c for c in fam.comparisons if c.excluded]  # but it stays in the declared family: m does not shrink
+    assert dead.a == "dead" and dead.p is None and not dead.significant and "did not train" in dead.excluded
     assert tested["batch_norm"].direction == 1 and tested["batch_norm"].low > 0
-    assert tested["dropout=0.3"].direction == 0 and tested["dropout=0.3"].correction == "Bonferroni over 3"
+    assert tested["dropout=0.3"].direction == 0 and tested["dropout=0.3"].correction == "Bonferroni over 4"
+    assert {c.family for c in fam.comparisons} == {tested["slow"].family}
     text = " ".join(str(f) for f in family_findings(fam, "the baseline"))
     assert "Detectably better than the baseline at this budget: " in text and "batch_norm (+" in text
     assert "No detectable difference from the baseline at this budget: dropout=0.3" in text
@@ -149,3 +152,34 @@ def test_blur_levels_near_chance_are_explained_not_ranked_as_failures(tmp_path):
     sec = chapters.section("06_blur_robustness", read_records(tmp_path / "results"))
     note = next(c for c in sec.sentences() if c.startswith("Near chance by design"))
     assert "at kernel 30 the clean-trained model scores 3.0%" in note and "trained on kernel 30, 9.0%" in note
+
+
+def test_every_finding_that_compares_a_run_without_a_plateau_carries_the_dagger(tmp_path):
+    """A family's findings mark each comparison with a run not shown to plateau (the abstract's †), and only those."""
+    rng = np.random.default_rng(8)
+    family(tmp_path, "04_regularisation_tuning", "ablation", {"baseline": 0.70, "flat": 0.78, "rising": 0.79}, rng,
+           statuses={"rising": "still_improving"}, seeds=(0, 1, 2, 3, 4))
+    fam = analysis.compare_family(_runs(tmp_path, "04_regularisation_tuning", "ablation"), "val_accuracy", "baseline")
+    marks = {c.a: c.no_plateau for c in fam.comparisons}
+    assert marks == {"flat": False, "rising": True}
+    text = " ".join(str(f) for f in family_findings(fam, "the baseline"))
+    assert text.count("†") == 1 and text.index("rising (") < text.index(")†")
+
+
+def test_a_section_says_when_its_validation_images_are_too_few_to_show_a_plateau(tmp_path):
+    """On 76 validation images even a run with no image changing keeps an upper bound of 3 points: the section says
+    "undetermined" is the data's limit; on 4,700 images it does not."""
+    import dataclasses
+
+    from emnist_lib.conclusions import convergence_line
+
+    family(tmp_path, "07_transfer_learning", "transfer", {"scratch": 0.6}, np.random.default_rng(9),
+           statuses={"scratch": "undetermined"})
+    runs = _runs(tmp_path, "07_transfer_learning", "transfer")["scratch"]
+
+    def with_images(n):
+        return [dataclasses.replace(r, convergence=dataclasses.replace(r.convergence, n_images=n)) for r in runs]
+
+    few = " ".join(str(f) for f in convergence_line(with_images(76)))
+    assert "on 76 validation images the plateau test cannot show a plateau" in few and "3.0 points" in few
+    assert "cannot show" not in " ".join(str(f) for f in convergence_line(with_images(4700)))

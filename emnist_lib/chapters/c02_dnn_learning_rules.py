@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -148,18 +149,22 @@ def select_mlp(study, ds, groups: list[str]) -> Selection:
 
 
 # --------------------------------------------------------------------------- findings
-def tuning_table(runs: list[Record]) -> Table:
-    """Each optimizer's learning-rate grid on the tuning part, and the rate it was compared at."""
+def tuning_table(runs: list[Record], compared: dict[str, float] | None = None) -> Table:
+    """Each optimizer's learning-rate grid on the tuning part, and the rate it was compared at: ``compared``, read
+    from the optimizer sweep's records (so a tie on the tuning part is labelled as training broke it), else the best
+    on the tuning part."""
     rows = []
     grids: dict[str, list[float]] = {}
     for r in runs:
         grids.setdefault(r.extra["optimizer"], []).append(float(r.extra["learning_rate"]))
     best = {o: max((r for r in runs if r.extra["optimizer"] == o), key=lambda r: r.metric("val_accuracy"))
             for o in grids}
+    chosen_rate = {o: (compared or {}).get(o, float(best[o].extra["learning_rate"])) for o in grids}
     for r in runs:
         o, lr = r.extra["optimizer"], float(r.extra["learning_rate"])
-        edge = r is best[o] and len(grids[o]) > 1 and lr in (min(grids[o]), max(grids[o]))
-        rows.append([o, f"{lr:g}" + WORDING.say("rate_note", chosen=r is best[o], edge=edge),
+        chosen = math.isclose(lr, chosen_rate[o])
+        edge = chosen and len(grids[o]) > 1 and lr in (min(grids[o]), max(grids[o]))
+        rows.append([o, f"{lr:g}" + WORDING.say("rate_note", chosen=chosen, edge=edge),
                      pct(r.metric("val_accuracy")), status_words(r.status)])
     caption = WORDING.say("caption_tuning", n_train=runs[0].data.n_train, seeds=sorted({r.seed for r in runs}),
                           validation=TUNING_VALIDATION)
@@ -174,7 +179,9 @@ def findings(records: list[Record]) -> Section:
     sec = base(NOTEBOOK, TITLE, QUESTION, runs)
     tuning = [r for r in analysis.of_notebook(records, NOTEBOOK) if r.group == TUNING]
     if tuning:
-        sec.tables.append(tuning_table(tuning))
+        compared = {r.recipe.train.optimizer: float(r.recipe.train.learning_rate)
+                    for r in runs if r.group == "optimizer"}
+        sec.tables.append(tuning_table(tuning, compared))
     for group, reference, label in GROUPS:
         by_variant = analysis.group_runs(runs, NOTEBOOK, group)
         if not by_variant:

@@ -125,7 +125,8 @@ def findings(records: list[Record]) -> Section:
         worst = min(zip(drops, blurred), key=lambda ct: ct[0].diff) if drops else (None, None)
         sec.headline = [WORDING.finding("headline", worst=worst[0], worst_kernel=worst[1],
                                         helped=[variant(t) for c, t in zip(recover, trained) if c.direction > 0],
-                                        same=[variant(t) for c, t in zip(recover, trained) if c.direction == 0])]
+                                        same=[variant(t) for c, t in zip(recover, trained) if c.direction == 0],
+                                        marked=any(c.no_plateau for c in recover))]
     chance = float(runs[0].convergence.chance)
     near = _near_chance(by_variant, levels, chance)
     if near:
