@@ -37,6 +37,20 @@ def test_synthetic_banner_appears_exactly_when_synthetic(tmp_path):
     assert "real MNIST" in real
 
 
+def test_an_all_synthetic_report_does_not_say_in_part(tmp_path):
+    """Offline without any real file (a new user's first run): every record synthetic, and the banner says so."""
+    import json
+
+    whole_study(tmp_path, synthetic=True)
+    for path in (tmp_path / "results").glob("*.json"):
+        record = json.loads(path.read_text())
+        record["synthetic"] = True
+        record["data"]["source"] = "synthetic"
+        path.write_text(json.dumps(record))
+    text, _ = render_markdown(tmp_path, "quick")
+    assert text.count("**SYNTHETIC DATA.** Every section uses") == 1 and "in part" not in text
+
+
 def test_report_words_follow_the_tests(tmp_path):
     whole_study(tmp_path)
     text, sections = render_markdown(tmp_path, "quick")
