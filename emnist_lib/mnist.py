@@ -120,9 +120,10 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None, synthet
                 arrays, prov = _load_keras()
                 return _dataset(arrays, {"source": "keras-mnist", **prov})
             except Exception as exc:  # noqa: BLE001 - any download failure means: fall back
-                warnings.warn(f"MNIST download via keras.datasets failed ({exc}); using SYNTHETIC digits.",
-                              StudyWarning, stacklevel=2)
-                source = "synthetic"
+                warnings.warn(f"The original MNIST is not available (no IDX files, and the keras.datasets download "
+                              f"failed: {exc}): using the SYNTHETIC EMNIST 'mnist' split instead. Results are not "
+                              "comparable to published MNIST numbers.", StudyWarning, stacklevel=2)
+                source, requested = "synthetic", "synthetic"  # said once, here
     if source == "idx":
         if folder is None:
             looked = ", ".join(str(f) for f in candidate_folders(data_dir))

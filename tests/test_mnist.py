@@ -34,6 +34,28 @@ def test_offline_without_files_falls_back_to_synthetic_and_says_so(isolated_dirs
     assert ds.provenance["stands_in_for"].startswith("MNIST")
 
 
+def test_a_failed_download_falls_back_with_one_warning_that_names_the_failure(isolated_dirs, monkeypatch):
+    """Online but the download fails (a new user's offline first run where the network is only half there): one
+    warning, naming the failure and the synthetic stand-in, not two."""
+    import warnings
+
+    from emnist_lib import config
+
+    monkeypatch.setenv("EMNIST_SHARED_DATA", str(isolated_dirs / "none"))
+    monkeypatch.setattr(config, "offline", lambda: False)
+
+    def no_network():
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(mnist, "_load_keras", no_network)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = mnist.load_mnist("auto", synthetic_train=100, synthetic_test=50)
+    said = [str(w.message) for w in caught if "MNIST" in str(w.message)]
+    assert ds.is_synthetic and len(said) == 1, said
+    assert "Name or service not known" in said[0] and "SYNTHETIC EMNIST 'mnist' split" in said[0]
+
+
 def test_asking_for_idx_files_that_are_absent_lists_where_it_looked(isolated_dirs, monkeypatch):
     monkeypatch.setenv("EMNIST_SHARED_DATA", str(isolated_dirs / "none"))
     with pytest.raises(MissingDataError, match=f"not in any of: {isolated_dirs / 'mnist'}"):
