@@ -385,5 +385,4 @@ def test_the_abstract_says_when_a_longer_budget_changes_a_sections_ranking():
     sec.budget_checks.append(BudgetCheck(2, [0], {"A": 0.6, "B": 0.7}, {"A": 0.6, "B": 0.7}, []))
     assert "ranking changes" not in sec.summary()
     sec.budget_checks.append(BudgetCheck(2, [0], {"A": 0.6, "B": 0.7}, {"A": 0.75, "B": 0.7}, [("A", "B")]))
-    assert sec.summary().endswith("[Budget check of this section (2x the budget, one seed): the ranking changes (A and B swap); "
-                                  "see the section.]")
+    assert sec.summary().endswith("[At 2x the budget (one seed) the ranking changes (A and B swap); see the section.]")

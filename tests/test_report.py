@@ -233,4 +233,6 @@ def test_the_abstract_words_its_findings_briefly_and_the_sections_in_full(tmp_pa
     sections = text[text.index("## Methods"):]
     verdicts = [line for line in abstract.splitlines() if line.startswith("- **")]
     assert verdicts and all("p = " not in v and "p < " not in v and "power" not in v for v in verdicts), verdicts
-    assert "95% CI" in abstract and ("p = " in sections or "p < " in sections)
+    assert "each with its 95% interval" in abstract and ("p = " in sections or "p < " in sections)  # said once
+    assert all("95% CI" not in v and "Bonferroni-adjusted over" not in v for v in verdicts), verdicts
+    assert any(re.search(r"\(\S+ points, \[\S+, \S+\]\)", v) for v in verdicts), verdicts  # difference, interval
