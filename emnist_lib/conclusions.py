@@ -229,7 +229,7 @@ def convergence_line(runs: list[Record]) -> list[Finding]:
     counts = {s.value: sum(r.status == s for r in trained) for s in (Status.PLATEAU, Status.IMPROVING,
                                                                        Status.UNDETERMINED, Status.DID_NOT_TRAIN)}
     out = [SHARED.finding("convergence_line", counts=counts, trained=len(trained))]
-    sizes = [r.convergence.n_images for r in trained if getattr(r.convergence, "n_images", None)]
+    sizes = [r.convergence.n_images for r in trained if r.convergence.n_images]
     if sizes:  # too few validation images for the test to ever show a plateau: its "undetermined" is no evidence
         floor = paired_gain_bounds(0, 0, max(sizes))[2]
         if floor >= PLATEAU_MARGIN:

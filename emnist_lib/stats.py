@@ -460,8 +460,7 @@ def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_
             raise ValueError(f"a pilot needs at least 2 seeds to estimate the seed-to-seed spread, got {k0}")
         var_upper = (k0 - 1) * float(means.var(ddof=1)) / float(chi2.ppf(1 - POWER, k0 - 1))
         comp = {"seed": var_upper, "image": 0.0, "residual": 0.0, "seed_estimate": float(means.var(ddof=1))}
-        return _first_powered(lambda k: SeedsImagesSE(0.0, var_upper / k, 0.0, float(k - 1), ""), target, power,
-                              family_size, max_seeds, 0, comp)
+        return _first_powered(lambda k: (var_upper / k, 0.0), target, power, family_size, max_seeds, 0, comp)
     x = np.stack([np.asarray(a, np.float64) for a in pilot])
     k0, n0 = x.shape
     if k0 < 2:
@@ -471,21 +470,19 @@ def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_
     ms_seed_upper = (k0 - 1) * max(ms_seed, ms_resid) / float(chi2.ppf(1 - POWER, k0 - 1))
     comp = {"seed": max((ms_seed_upper - ms_resid) / n0, 0.0), "image": max((ms_image - ms_resid) / k0, 0.0),
             "residual": ms_resid, "seed_estimate": max((ms_seed - ms_resid) / n0, 0.0)}
-    return _first_powered(
-        lambda k: SeedsImagesSE(0.0, (n * comp["seed"] + comp["residual"]) / (k * n), comp["image"] / n, float(k - 1),
-                                ""), target, power, family_size, max_seeds, n, comp)
+    return _first_powered(lambda k: ((n * comp["seed"] + comp["residual"]) / (k * n), comp["image"] / n), target,
+                          power, family_size, max_seeds, n, comp)
 
 
 def _first_powered(design, target: float, power: float, family_size: int, max_seeds: int, n: int,
                    comp: dict) -> SeedPlan:
-    """The smallest k in 2..max_seeds whose ``design(k)`` (a :class:`SeedsImagesSE`) reaches ``power`` at
-    ``target`` at the family's level."""
+    """The smallest k in 2..max_seeds whose design (``design(k)``: its seed and image variance parts, the seed part
+    on k - 1 degrees of freedom) reaches ``power`` at ``target`` at the family's level."""
     best = 0.0
     for k in range(2, max_seeds + 1):
-        est = design(k)
-        se = math.sqrt(est.seed_var + est.image_var)
-        est = SeedsImagesSE(se, est.seed_var, est.image_var, est.df, est.method)
-        best = 1.0 if se == 0 else est.power(target, ALPHA / family_size)
+        seed_var, image_var = design(k)
+        est = SeedsImagesSE(math.sqrt(seed_var + image_var), seed_var, image_var, float(k - 1), "")
+        best = est.power(target, ALPHA / family_size)
         if best >= power:
             return SeedPlan(k, best, target, family_size, n, comp)
     return SeedPlan(None, best, target, family_size, n, comp)

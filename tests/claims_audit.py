@@ -184,9 +184,9 @@ def recompute(c, by_id: dict) -> dict | None:
             se = float(np.std([x.mean() for x in d], ddof=1) / math.sqrt(len(d)))
             return {"diff": diff, "low": ci.low, "high": ci.high, "p": min(1.0, res.pvalue * m), "df": len(d) - 1,
                     "se": se, "half": (ci.high - ci.low) / 2,
-                    "tost": sps.t.isf(ALPHA / m, len(d) - 1) * se}
+                    "tost": sps.t.isf(ALPHA / m, len(d) - 1) * se, "diffs": d}
         seed_part, image_part = _anova_parts(d)
-        return _mls(diff, seed_part, image_part, len(d) - 1, m)
+        return {**_mls(diff, seed_part, image_part, len(d) - 1, m), "diffs": d}
     if c.kind == "mcnemar_exact":
         (a,), (b,) = _vectors(inputs["a"], inputs["metric"], by_id), _vectors(inputs["b"], inputs["metric_b"], by_id)
         wins, losses, n = int(np.sum((a == 1) & (b == 0))), int(np.sum((a == 0) & (b == 1))), a.size
@@ -276,11 +276,8 @@ def comparisons(sections, records) -> list[str]:
                         problems.append(f"{where}: TOST interval [{c.tost_low:.4g}, {c.tost_high:.4g}] but "
                                         f"recomputes to [{tost[0]:.4g}, {tost[1]:.4g}] (at alpha/{m})")
                     if c.kind in ("anova_t", "seeds_t"):
-                        a = _vectors(c.inputs["a"], c.inputs["metric"], by_id)
-                        b = _vectors(c.inputs["b"], c.inputs["metric_b"], by_id)
-                        d = [x - y for x, y in zip(a, b)]
                         planned = (None if want >= 0.8 or c.seeds_max is None
-                                   else _seeds_needed(d, c.kind == "anova_t", m, c.seeds_max))
+                                   else _seeds_needed(ref["diffs"], c.kind == "anova_t", m, c.seeds_max))
                         if want < 0.8 and c.seeds_max is None:
                             problems.append(f"{where}: power {want:.0%} for 2 points but no seeds planned")
                         elif planned != c.seeds_needed:
