@@ -203,6 +203,28 @@ class _Surplus(Exception):
     """A trial started after the study already had its trials: recorded as failed, never run."""
 
 
+def _trial_settings(build: Callable, trial, budget: Budget, fixed_model: dict | None):
+    """Sample ``trial``'s settings from its space: (model, model kwargs, TrainConfig keywords, TrainConfig)."""
+    model, model_kwargs, cfg_kwargs = build(trial)
+    model_kwargs = {**(fixed_model or {}), **model_kwargs}
+    cfg = TrainConfig(**cfg_kwargs, epochs=budget.epochs, batch_size=budget.batch_size, seed=budget.seed,
+                      validation_fraction=0.0)
+    return model, model_kwargs, cfg_kwargs, cfg
+
+
+def _record_attr(model: str, model_kwargs: dict, cfg_kwargs: dict, budget: Budget, data: SearchData, environment) -> dict:
+    """What a trial stores as its ``record`` user attribute (read back by :func:`best_recipe` and the notebook)."""
+    return {"model": model, "model_kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in model_kwargs.items()},
+            "config": {**cfg_kwargs}, "seed": budget.seed, "data": data.provenance, "environment": environment}
+
+
+def _result_attr(res) -> dict:
+    """What a complete trial stores as its ``result`` user attribute: budget, verdict, curve, timing."""
+    return {"budget": dataclasses.asdict(res.budget), "convergence": res.convergence.to_dict(),
+            "val_accuracy": res.history["val_accuracy"], "best_epoch": res.best_epoch, "wall_time_s": res.wall_time_s,
+            "params": res.params}
+
+
 def make_objective(space: str, data: SearchData, budget: Budget, n_trials: int, heartbeat_s: float,
                    own_heartbeat: bool, fixed_model: dict | None = None):
     """The function Optuna calls per trial: best validation accuracy of one training run.
@@ -220,24 +242,15 @@ def make_objective(space: str, data: SearchData, budget: Budget, n_trials: int, 
         if _rank(trial) >= n_trials:
             trial.set_user_attr("surplus", True)
             raise _Surplus()
-        model, model_kwargs, cfg_kwargs = build(trial)
-        model_kwargs = {**(fixed_model or {}), **model_kwargs}
-        cfg = TrainConfig(**cfg_kwargs, epochs=budget.epochs, batch_size=budget.batch_size, seed=budget.seed,
-                          validation_fraction=0.0)
-        trial.set_user_attr("record", {"model": model, "model_kwargs": {k: list(v) if isinstance(v, tuple) else v
-                                                                        for k, v in model_kwargs.items()},
-                                       "config": {**cfg_kwargs}, "seed": budget.seed, "data": data.provenance,
-                                       "environment": env_summary()})
+        model, model_kwargs, cfg_kwargs, cfg = _trial_settings(build, trial, budget, fixed_model)
+        trial.set_user_attr("record", _record_attr(model, model_kwargs, cfg_kwargs, budget, data, env_summary()))
         beat = _Heartbeat(trial, heartbeat_s) if own_heartbeat else contextlib.nullcontext()
         with beat:
             res = train(model, data.x_train, data.y_train, data.num_classes, cfg, model_kwargs=model_kwargs,
                         validation=(data.x_val, data.y_val), use_cache=False, verbose=0,
                         callbacks=[KerasPruningCallback(trial, "val_accuracy")])
-        val = res.history["val_accuracy"]
-        trial.set_user_attr("result", {"budget": dataclasses.asdict(res.budget), "convergence": res.convergence.to_dict(),
-                                       "val_accuracy": val, "best_epoch": res.best_epoch,
-                                       "wall_time_s": res.wall_time_s, "params": res.params})
-        return float(max(val))
+        trial.set_user_attr("result", _result_attr(res))
+        return float(max(res.history["val_accuracy"]))
 
     return objective
 
@@ -286,7 +299,7 @@ def create_or_load(name: str, space: str, storage, seed: int = 0):
 
     get_space(space)
     sampler = optuna.samplers.TPESampler(seed=seed)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    pruner = _pruner()
     study = optuna.create_study(study_name=name, storage=storage, direction="maximize", sampler=sampler,
                                 pruner=pruner, load_if_exists=True)
     existing = study.user_attrs.get("space")
@@ -323,6 +336,103 @@ def run_worker(name: str, space: str, data: SearchData, n_trials: int, storage, 
         reap()
         study.optimize(objective, n_trials=1, catch=(_Surplus,), gc_after_trial=True)
         _wait_for_running(study, n_trials, grace_s, reap)
+    return summary(study)
+
+
+# --------------------------------------------------------------------------- batches on the study's executor
+@dataclass(frozen=True)
+class TrialTask:
+    """One trial's training, as an executor runs it: the settings the sampler chose (in the process that owns the
+    study) and the complete trials before its batch, whose per-epoch accuracies the median rule prunes against."""
+
+    number: int
+    model: str
+    model_kwargs: dict
+    cfg: TrainConfig
+    completed: tuple[tuple[dict, float], ...]  # (intermediate values {epoch: accuracy}, value) per complete trial
+
+
+def _pruner():
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+
+
+def run_trial(data: SearchData, task: TrialTask) -> dict:
+    """Train one :class:`TrialTask` (in a worker or in this process) and return what the study is told: its state,
+    its per-epoch validation accuracies, and for a complete trial its value and ``result`` attribute.
+
+    The pruning decision is Optuna's median rule (:func:`_pruner`, ``optuna-integration``'s Keras callback) on an
+    in-memory study holding the batch's reference trials, so it does not depend on where or when the trial runs;
+    with batches of one it is the decision the shared study would have made (``tests/test_search.py``)."""
+    import optuna
+    from optuna_integration import KerasPruningCallback
+
+    from .data import env_summary
+    from .training import train
+
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # "a new study created in memory" is not the study's news
+    try:
+        local = optuna.create_study(direction="maximize", pruner=_pruner())
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    for intermediate, value in task.completed:
+        local.add_trial(optuna.trial.create_trial(value=value, intermediate_values=intermediate))
+    trial = local.ask()
+    out = {"number": task.number, "environment": env_summary()}
+    try:
+        res = train(task.model, data.x_train, data.y_train, data.num_classes, task.cfg, model_kwargs=task.model_kwargs,
+                    validation=(data.x_val, data.y_val), use_cache=False, verbose=0,
+                    callbacks=[KerasPruningCallback(trial, "val_accuracy")])
+    except optuna.TrialPruned:
+        out["state"] = "PRUNED"
+    else:
+        out.update(state="COMPLETE", value=float(max(res.history["val_accuracy"])), result=_result_attr(res))
+    out["intermediate"] = dict(local.get_trials(deepcopy=False)[-1].intermediate_values)
+    return out
+
+
+def run_batches(name: str, space: str, data: SearchData, n_trials: int, storage, budget: Budget = Budget(),
+                seed: int = 0, fixed_model: dict | None = None, batch: int = 1) -> dict:
+    """Run study ``name`` to ``n_trials`` finished trials from this process, ``batch`` trials at a time on the
+    study's executor (:mod:`emnist_lib.executors`: in process, local workers, a cluster).
+
+    This process owns the study: TPE (fixed seed) samples a batch's settings with Optuna's ask-and-tell
+    interface, the executor trains them (:func:`run_trial`), and the study is told their results in trial order.
+    The batch size, not the executor, decides what each trial sees, so the same ``batch`` gives the same trials
+    in process, in local workers or on a cluster; ``batch=1`` is the one-trial-at-a-time search of
+    :func:`run_worker`. (For workers that share a database instead, see :func:`run_worker`.)"""
+    import functools
+
+    from optuna.trial import TrialState
+
+    from . import executors
+
+    if batch < 1:
+        raise SearchError(f"search batch {batch}: give 1 or more trials trained at a time")
+    study = create_or_load(name, space, storage, seed)
+    build = get_space(space)
+    while (finished := _finished(study)) < n_trials:
+        completed = tuple((dict(t.intermediate_values), float(t.value))
+                          for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        asked = []
+        for _ in range(min(batch, n_trials - finished)):
+            trial = study.ask()
+            model, model_kwargs, cfg_kwargs, cfg = _trial_settings(build, trial, budget, fixed_model)
+            asked.append((trial, TrialTask(trial.number, model, model_kwargs, cfg, completed), cfg_kwargs))
+        done = executors.run_tasks(functools.partial(run_trial, data), [task for _, task, _ in asked],
+                                   [f"{name} search trial {trial.number}" for trial, _, _ in asked])
+        for (trial, task, cfg_kwargs), out in zip(asked, done):
+            trial.set_user_attr("record", _record_attr(task.model, task.model_kwargs, cfg_kwargs, budget, data,
+                                                       out["environment"]))
+            for step, value in sorted(out["intermediate"].items()):
+                trial.report(value, step)
+            if out["state"] == "COMPLETE":
+                trial.set_user_attr("result", out["result"])
+                study.tell(trial, out["value"])
+            else:
+                study.tell(trial, state=TrialState.PRUNED)
     return summary(study)
 
 

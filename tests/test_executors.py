@@ -82,6 +82,8 @@ def test_the_same_runs_give_the_same_records_in_process_and_in_local_workers(tmp
     assert "runs: local:2, threads per run 1" in proc.stdout
     cv = [[line for line in p.stdout.splitlines() if line.startswith("cv:")] for p in (inline_proc, proc)]
     assert cv[0] == cv[1] and len(cv[0]) == 1  # cross-validation folds: the same accuracies on workers
+    found = [[line for line in p.stdout.splitlines() if line.startswith("search:")] for p in (inline_proc, proc)]
+    assert found[0] == found[1] and len(json.loads(found[0][0][len("search:"):])) == 4  # search batches: same trials
 
 
 # --------------------------------------------------------------------------- a cluster on loopback

@@ -68,7 +68,8 @@ def test_no_absolute_paths_sys_path_edits_or_shell_magics(path):
 def test_code_cells_are_short_and_define_no_long_functions(path):
     for cell in code_cells(path):
         lines = [l for l in cell.source.splitlines() if l.strip() and not l.strip().startswith("#")]
-        assert len(lines) <= MAX_LINES, cell.source
+        # The parameters cell declares one setting a line (the profiles' YAML mirrors it): long is fine there.
+        assert len(lines) <= MAX_LINES or "parameters" in cell.metadata.get("tags", []), cell.source
         for node in ast.walk(ast.parse(cell.source)):
             if isinstance(node, ast.FunctionDef):
                 assert node.end_lineno - node.lineno < 5, f"long def {node.name} belongs in the package"

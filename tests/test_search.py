@@ -205,3 +205,39 @@ def test_workers_starting_together_on_an_empty_database_all_get_in(postgres_url)
              for _ in range(4)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [e.strip().splitlines()[-1:] for e in errors]
+
+
+# --------------------------------------------------------------------------- batches on the study's executor
+def _tiny_data():
+    from emnist_lib.loaders import load_split
+
+    ds = load_split("digits", "synthetic", 300, 0, 0)
+    x_tr, y_tr, x_val, y_val = ds.validation_split(0.2, seed=0)
+    return search.SearchData(x_tr, y_tr, x_val, y_val, ds.num_classes, ds.provenance)
+
+
+def _trials(study):
+    return [(t.number, t.state.name, t.params, t.value, t.intermediate_values,
+             (t.user_attrs.get("result") or {}).get("val_accuracy")) for t in study.get_trials(deepcopy=False)]
+
+
+def test_batches_of_one_are_the_search_one_worker_runs(tmp_path, monkeypatch):
+    """The notebook's search (this process samples, the executor trains, batches of one) makes the trials a
+    search worker makes on the shared study: same settings, same pruning decisions, same accuracies."""
+    monkeypatch.setenv("EMNIST_EXECUTOR", "inline")
+    data, budget = _tiny_data(), search.Budget(epochs=3, batch_size=64, seed=0)
+    worker = search.open_storage(None, tmp_path / "worker", "s")
+    search.run_worker("s", "mlp", data, 6, worker, budget, seed=3)
+    batched = search.open_storage(None, tmp_path / "batched", "s")
+    out = search.run_batches("s", "mlp", data, 6, batched, budget, seed=3, batch=1)
+    a, b = (search.create_or_load("s", "mlp", s, 3) for s in (worker, batched))
+    assert _trials(a) == _trials(b)
+    assert out["complete"] + out["pruned"] == 6 and out["pruned"] >= 1  # the median rule had something to decide
+    record = b.best_trial.user_attrs["record"]
+    assert record["data"]["source"] == "synthetic" and "data_dir" in record["environment"]
+
+
+def test_a_batch_below_one_is_a_clear_error(tmp_path):
+    storage = search.open_storage(None, tmp_path, "s")
+    with pytest.raises(search.SearchError, match="search batch 0"):
+        search.run_batches("s", "mlp", _tiny_data(), 2, storage, batch=0)

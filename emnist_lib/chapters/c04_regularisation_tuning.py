@@ -73,9 +73,11 @@ def ablations(reference: Recipe) -> dict[str, Recipe]:
 
 # --------------------------------------------------------------------------- procedures
 @trains
-def run_search(study, ds: Dataset, space: str, n_trials: int, reference: Recipe, seed: int) -> Recipe:
+def run_search(study, ds: Dataset, space: str, n_trials: int, reference: Recipe, seed: int, batch: int = 1) -> Recipe:
     """An Optuna search of ``space`` at the baseline's budget (:mod:`emnist_lib.search`), on a
-    seeded validation split of the training set, in a fresh journal file under the output folder.
+    seeded validation split of the training set, in a fresh journal file under the output folder; ``batch`` trials
+    are sampled together and trained at once on the study's executor (:func:`emnist_lib.search.run_batches`: the same
+    trials whatever executes them).
 
     Records every finished trial (``search__trial<N>``, group ``search``) and ``search``
     (counts, best trial, importances, expected best accuracy against the number of trials),
@@ -93,7 +95,8 @@ def run_search(study, ds: Dataset, space: str, n_trials: int, reference: Recipe,
     data = search.SearchData(x_tr, y_tr, x_val, y_val, ds.num_classes, ds.provenance)
     budget = search.Budget(epochs=cfg.epochs, batch_size=cfg.batch_size or 128, seed=seed)
     fixed = {k: v for k, v in reference.model_settings.items() if k in ("filters", "kernel_size", "dense_units")}
-    summary = search.run_worker(study.notebook, space, data, n_trials, storage, budget, seed=seed, fixed_model=fixed)
+    summary = search.run_batches(study.notebook, space, data, n_trials, storage, budget, seed=seed, fixed_model=fixed,
+                                 batch=batch)
     s = search.create_or_load(study.notebook, space, storage, seed)
     for t in s.get_trials(deepcopy=False):
         if t.state.name not in search.FINISHED:
@@ -117,7 +120,7 @@ def run_search(study, ds: Dataset, space: str, n_trials: int, reference: Recipe,
         importance = {}
     best = search.best_recipe(s, SEARCH_BEST, base=cfg)
     study.record(SEARCH, ds, {**summary, "expected_max": curve, "importances": importance, "epochs_budget": cfg.epochs},
-                 config={"space": space, "trials": n_trials, "sampler": "TPE", "pruner": "median",
+                 config={"space": space, "trials": n_trials, "batch": batch, "sampler": "TPE", "pruner": "median",
                          **best.config(seed)}, seed=seed)
     study.save_figure(plots.search_history(search.history(s), f"Search of the {space.upper()} ({n_trials} trials)",
                                            ds.is_synthetic), "search_history")
