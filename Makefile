@@ -7,6 +7,8 @@ PY      := $(VENV)/bin/python
 PROFILE ?= quick
 # EXECUTOR: where the runs execute: local (default: a worker process per core), local:N, inline, or a Dask scheduler tcp://HOST:PORT
 EXECUTOR ?=
+# JOBS: notebooks executed at once (default: 2 when the runs go to workers, 1 inline)
+JOBS ?=
 REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 STAMP   := $(VENV)/.installed-$(REQ_HASH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -32,9 +34,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" tests
 
-## make report: run the study (PROFILE=smoke|quick|emnist|full, EXECUTOR=local|local:N|inline|tcp://...) and build report/.
+## make report: run the study (PROFILE=smoke|quick|emnist|full, EXECUTOR=local|local:N|inline|tcp://..., JOBS=N) and build report/.
 report: $(STAMP)
-	$(PY) -m emnist_lib report --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR))
+	$(PY) -m emnist_lib report --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(JOBS),--jobs $(JOBS))
 
 notebooks: $(STAMP)
 	$(PY) -m emnist_lib notebooks

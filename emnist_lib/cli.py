@@ -103,7 +103,7 @@ def cmd_report(args) -> int:
     from .runner import run_profile
 
     return run_profile(args.profile, notebooks=args.notebooks, verbose=args.verbose,
-                       timeout=args.cell_timeout, dry_run=args.dry_run, executor=args.executor)
+                       timeout=args.cell_timeout, dry_run=args.dry_run, executor=args.executor, jobs=args.jobs)
 
 
 def cmd_refresh(args) -> int:
@@ -245,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the runs execute: local (default on 2 cores or more: a worker process per core), "
                              "local:N, inline (in each notebook's process), or a Dask scheduler address tcp://HOST:PORT "
                              "(docs/DESIGN.md, 'Parallel runs')")
+    report.add_argument("--jobs", type=int, default=None,
+                        help="notebooks executed at once, each after those whose records it reads (default: 2 when "
+                             "the runs go to workers, 1 inline)")
     report.set_defaults(func=cmd_report)
 
     srch = groups.add_parser("search", help="one search worker: run trials of a shared Optuna study until it has N")

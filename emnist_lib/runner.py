@@ -17,7 +17,9 @@ import contextlib
 import json
 import math
 import os
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -26,6 +28,9 @@ import yaml
 from . import config
 
 KERNEL = "python3"
+# Notebooks executed at once with a parallel executor: two, so one kernel's own work (loading data, a search's
+# sampling, evaluating, figures) overlaps another's runs on the workers (docs/BENCHMARKS.md, "Parallel runs").
+PARALLEL_JOBS = 2
 
 
 def notebook_paths(selected: list[str] | None = None) -> list[Path]:
@@ -266,17 +271,20 @@ def quiet_output(log: Path, verbose: bool):
 
 
 def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool = False,
-                timeout: int = 1800, dry_run: bool = False, executor: str | None = None) -> int:
+                timeout: int = 1800, dry_run: bool = False, executor: str | None = None, jobs: int | None = None) -> int:
     """Execute the notebooks of ``profile`` in order and build the report. Returns an exit code.
 
     ``dry_run`` runs every notebook's code path with the profile's settings at a tiny size
     (:func:`dry_run_params`) into ``build/dry-run-<profile>``: a check of the code, not results. ``executor``:
-    where the runs of each comparison execute (:func:`executor_for_kernels`). Unless ``verbose``, the run is quiet:
+    where the runs of each comparison execute (:func:`executor_for_kernels`); ``jobs``: notebooks executed at once
+    (:func:`run_notebooks`; default :func:`default_jobs`). Unless ``verbose``, the run is quiet:
     one line per notebook with an estimate, a bar of its runs, the warnings a user must act on, and the rest in
     ``<output folder>/run.log``, which the last line names."""
     from . import executors
 
     executors.parse(executor or os.environ.get("EMNIST_EXECUTOR") or executors.STUDY_DEFAULT)  # a bad name: now
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"--jobs {jobs}: run 1 or more notebooks at a time")
     out = config.BUILD_DIR / f"dry-run-{profile}" if dry_run and not os.environ.get("EMNIST_OUTPUT_DIR") else \
         config.output_dir(profile)
     log = out / LOG_NAME
@@ -284,10 +292,11 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
         log.unlink()
     with quiet_output(log, verbose) as quiet:
         with executor_for_kernels(executor) as spec:
+            jobs = jobs or default_jobs(str(spec))
             if spec.kind != "inline":
                 print(f"[{profile}] runs execute on {spec} ({os.environ['EMNIST_EXECUTOR']}), "
-                      f"{os.environ['EMNIST_THREADS']} thread(s) per run", flush=True)
-            code = _run_profile(profile, notebooks, verbose, timeout, dry_run, str(spec))
+                      f"{os.environ['EMNIST_THREADS']} thread(s) per run; {jobs} notebook(s) at a time", flush=True)
+            code = _run_profile(profile, notebooks, verbose, timeout, dry_run, str(spec), jobs)
     if quiet:
         print(f"[{profile}] everything else (TensorFlow, kernels, workers) is in {quiet}; --verbose shows it",
               flush=True)
@@ -295,7 +304,7 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
 
 
 def _run_profile(profile: str, notebooks: list[str] | None, verbose: bool, timeout: int, dry_run: bool,
-                 executor: str = "inline") -> int:
+                 executor: str = "inline", jobs: int = 1) -> int:
     import papermill as pm
 
     os.environ.setdefault("EMNIST_PROGRESS", "0")  # the kernels inherit it: executed notebooks hold no bars
@@ -314,43 +323,118 @@ def _run_profile(profile: str, notebooks: list[str] | None, verbose: bool, timeo
     last = json.loads(timings_path.read_text()) if timings_path.exists() else {}  # the estimates
     if notebooks is None:  # the whole profile: no record of an older run
         _clear_all_outputs(out)
-    timings, counts, warned = {}, {}, set()
-    for path, params in plan:
+    timings, counts, warned, failed, lock = {}, {}, set(), [], threading.Lock()
+
+    def run_one(path: Path, params: dict, *before: str) -> str:
+        """Execute one notebook: "ok", "failed", or "skipped" (a notebook it follows did not finish, or another
+        failed first: nothing new starts after a failure)."""
+        if any(b != "ok" for b in before) or failed:
+            return "skipped"
         executed = out / "notebooks" / path.name
         params = {**params, "output_dir": str(out)}
         _clear_outputs(out, path.stem)
         start = time.perf_counter()
-        before = last.get("notebooks", {}).get(path.stem)
-        print(f"[{profile}] {path.stem}{f' (about {_duration(before)} last time)' if before else ''} ...", flush=True)
+        estimate = last.get("notebooks", {}).get(path.stem)
+        print(f"[{profile}] {path.stem}{f' (about {_duration(estimate)} last time)' if estimate else ''} ...", flush=True)
         try:
-            with _records_bar(out, path.stem, last.get("records", {}).get(path.stem), enabled=not verbose):
+            with _records_bar(out, path.stem, last.get("records", {}).get(path.stem), enabled=not verbose and jobs == 1):
                 pm.execute_notebook(str(path), str(executed), parameters=params, kernel_name=KERNEL,
                                     cwd=str(config.NOTEBOOKS_DIR), execution_timeout=timeout,
-                                    log_output=verbose, progress_bar=verbose, report_mode=False)
+                                    log_output=verbose, progress_bar=verbose and jobs == 1, report_mode=False)
         except Exception as exc:  # noqa: BLE001 - papermill raises PapermillExecutionError and others
-            print(f"[{profile}] FAILED {path.name}: {_failed_cell(executed)}\n"
-                  f"  partial executed notebook kept at {executed}\n  ({type(exc).__name__})", flush=True)
-            return 1
-        timings[path.stem] = round(time.perf_counter() - start, 1)
-        counts[path.stem] = len(list(config.records_dir(out).glob(f"{path.stem}__*.json")))
-        for warning in user_warnings(executed):
-            if warning not in warned:  # each kernel warns again: once per run is enough
-                warned.add(warning)
-                print(f"[{profile}]   WARNING {warning}", flush=True)
-        print(f"[{profile}] {path.stem} done in {_duration(timings[path.stem])} ({counts[path.stem]} records)",
-              flush=True)
+            with lock:
+                failed.append(path.stem)
+                print(f"[{profile}] FAILED {path.name}: {_failed_cell(executed)}\n"
+                      f"  partial executed notebook kept at {executed}\n  ({type(exc).__name__})", flush=True)
+            return "failed"
+        with lock:
+            timings[path.stem] = round(time.perf_counter() - start, 1)
+            counts[path.stem] = len(list(config.records_dir(out).glob(f"{path.stem}__*.json")))
+            for warning in user_warnings(executed):
+                if warning not in warned:  # each kernel warns again: once per run is enough
+                    warned.add(warning)
+                    print(f"[{profile}]   WARNING {warning}", flush=True)
+            print(f"[{profile}] {path.stem} done in {_duration(timings[path.stem])} ({counts[path.stem]} records)",
+                  flush=True)
+        return "ok"
+
+    wall = time.perf_counter()
+    states = run_notebooks(plan, run_one, jobs)
+    wall = round(time.perf_counter() - wall, 1)
+    if "failed" in states.values():
+        skipped = [n for n, state in states.items() if state == "skipped"]
+        if skipped:
+            print(f"[{profile}] not run after the failure: {', '.join(skipped)}", flush=True)
+        return 1
     # Merge: a partial run (--notebooks) updates its notebooks' timings and keeps the others.
     known, known_counts = last.get("notebooks", {}), last.get("records", {})
     known.update(timings)
     known_counts.update(counts)
+    # total_s: the notebooks' times added up; wall_s: this run's wall time (less when notebooks ran at once).
     timings_path.write_text(json.dumps({"profile": profile, "notebooks": known, "records": known_counts,
-                                        "executor": executor, "total_s": round(sum(known.values()), 1)},
-                                       indent=1, sort_keys=True))
+                                        "executor": executor, "jobs": jobs, "total_s": round(sum(known.values()), 1),
+                                        "wall_s": wall}, indent=1, sort_keys=True))
     from .report import build_report
 
     paths = build_report(out, f"{profile} (dry run)" if dry_run else profile)
     print(f"[{profile}] report: {', '.join(str(p) for p in paths)}")
     return 0
+
+
+def notebook_order(names: list[str]) -> dict[str, list[str]]:
+    """For each of ``names`` (notebook stems), those among them that must finish before it starts: of a notebook
+    and one whose records it reads (:attr:`Chapter.reads <emnist_lib.chapters.Chapter>`), the one first in the
+    study's order runs first, as in a sequential run, so each sees exactly the records it would see there."""
+    from . import chapters
+
+    reads = {c.notebook: c.reads for c in chapters.CHAPTERS}  # a notebook that is no chapter reads nothing
+    before: dict[str, set[str]] = {n: set() for n in names}
+    for name in names:
+        for other in reads.get(name, ()):
+            if other in before:
+                first, then = sorted((name, other))
+                before[then].add(first)
+    return {n: sorted(b) for n, b in before.items()}
+
+
+def run_notebooks(plan: list[tuple[Path, dict]], run_one: Callable[..., str], jobs: int = 1) -> dict[str, str]:
+    """``run_one(path, params, *states of the notebooks it follows)`` for every notebook of ``plan``, at most ``jobs``
+    at a time, each once those :func:`notebook_order` puts before it have finished; returns each notebook's state.
+    Of the notebooks ready to start, the first in the plan (the study's order) starts first, so one at a time is the
+    sequential run, and chapter 00, which 04, 05 and then 08 wait for, starts at once. The dependency graph is the
+    standard library's (``graphlib``), the threads ``concurrent.futures``' (papermill waits on each kernel in its own
+    thread; the runs the kernels train go to the study's executor)."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    from graphlib import TopologicalSorter
+
+    if jobs < 1:
+        raise ValueError(f"jobs={jobs}: run 1 or more notebooks at a time")
+    by_name = {p.stem: (p, params) for p, params in plan}
+    rank = {name: i for i, name in enumerate(by_name)}
+    before = notebook_order(list(by_name))
+    graph = TopologicalSorter(before)
+    graph.prepare()
+    states: dict[str, str] = {}
+    ready: list[str] = []
+    running: dict = {}
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook") as pool:
+        while graph.is_active():
+            ready = sorted([*ready, *graph.get_ready()], key=rank.__getitem__)
+            while ready and len(running) < jobs:
+                name = ready.pop(0)
+                running[pool.submit(run_one, *by_name[name], *(states[b] for b in before[name]))] = name
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                states[name] = future.result()
+                graph.done(name)
+    return {name: states[name] for name in by_name}
+
+
+def default_jobs(executor: str) -> int:
+    """Notebooks at a time when none is asked: :data:`PARALLEL_JOBS` where the runs go to workers (a kernel's own
+    work then overlaps another notebook's runs), 1 in process (the sequential run)."""
+    return 1 if executor == "inline" else PARALLEL_JOBS
 
 
 def _duration(seconds: float) -> str:

@@ -167,3 +167,94 @@ def test_a_quiet_run_still_shows_the_package_warnings_once_each(tmp_path):
     nbformat.write(nb, path)
     assert user_warnings(path) == ["Real EMNIST is not available: using the SYNTHETIC handwriting."]
     assert user_warnings(tmp_path / "missing.ipynb") == []
+
+
+# --------------------------------------------------------------------------- notebooks at once
+def test_a_notebook_follows_those_whose_records_it_reads_in_the_study_order():
+    from emnist_lib import chapters
+    from emnist_lib.runner import notebook_order
+
+    names = [c.notebook for c in chapters.CHAPTERS]
+    order = notebook_order(names)
+    assert order["03_cnn_depth"] == ["02_dnn_learning_rules"]
+    assert order["08_final_evaluation"] == ["02_dnn_learning_rules", "04_regularisation_tuning"]
+    # 00's conclusion reads 04's and 05's twins when they exist: in a sequential run it never sees them.
+    assert order["04_regularisation_tuning"] == order["05_architectures"] == ["00_data"]
+    assert order["00_data"] == order["01_chollet_baselines"] == []
+    assert notebook_order(["08_final_evaluation", "05_architectures"]) == {"08_final_evaluation": [],
+                                                                          "05_architectures": []}
+
+
+def test_every_record_a_chapter_reads_from_another_is_declared():
+    """A chapter that uses another chapter module's names (a record key, a group, a variant) reads its records: it
+    must say so in ``reads``, or notebooks run at once could see them half-written or not at all. (Its NOTEBOOK
+    and WORDING are words, not records.)"""
+    import ast
+    import inspect
+
+    from emnist_lib import chapters
+
+    for chapter in chapters.CHAPTERS:
+        module = inspect.getmodule(chapter.findings)
+        tree = ast.parse(inspect.getsource(module))
+        aliases = {a.asname or a.name: a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                   for a in node.names if a.name.startswith("c0") and a.name != module.__name__.rsplit(".", 1)[1]}
+        used = {aliases[n.value.id] for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                and isinstance(n.value, ast.Name) and n.value.id in aliases and n.attr not in ("NOTEBOOK", "WORDING")}
+        assert {u[1:] for u in used} == set(chapter.reads), chapter.notebook
+
+
+def _paths(*names):
+    from pathlib import Path
+
+    return [(Path(f"{n}.ipynb"), {}) for n in names]
+
+
+def test_notebooks_at_once_start_after_what_they_read_and_overlap_otherwise():
+    import threading
+    import time
+
+    from emnist_lib.runner import run_notebooks
+
+    events, lock = [], threading.Lock()
+
+    def run_one(path, params, *before):
+        with lock:
+            events.append(("start", path.stem))
+        time.sleep(0.3)
+        with lock:
+            events.append(("end", path.stem))
+        return "ok"
+
+    plan = _paths("00_data", "01_chollet_baselines", "02_dnn_learning_rules", "03_cnn_depth",
+                  "04_regularisation_tuning", "08_final_evaluation")
+    states = run_notebooks(plan, run_one, jobs=2)
+    assert set(states.values()) == {"ok"} and len(states) == 6
+    at = {e: i for i, e in enumerate(events)}
+    for later, first in (("03_cnn_depth", "02_dnn_learning_rules"), ("04_regularisation_tuning", "00_data"),
+                         ("08_final_evaluation", "04_regularisation_tuning")):
+        assert at[("start", later)] > at[("end", first)]
+    running = max(sum(1 if kind == "start" else -1 for kind, _ in events[:i + 1]) for i in range(len(events)))
+    assert running == 2  # two at a time, never more
+    events.clear()
+    run_notebooks(plan, run_one, jobs=1)
+    assert [n for kind, n in events if kind == "start"] == [p.stem for p, _ in plan]
+
+
+def test_after_a_failure_its_readers_and_new_notebooks_do_not_start():
+    from emnist_lib.runner import run_notebooks
+
+    def run_one(path, params, *before):
+        if any(b != "ok" for b in before):
+            return "skipped"
+        return "failed" if path.stem == "02_dnn_learning_rules" else "ok"
+
+    states = run_notebooks(_paths("02_dnn_learning_rules", "03_cnn_depth"), run_one, jobs=2)
+    assert states == {"02_dnn_learning_rules": "failed", "03_cnn_depth": "skipped"}
+
+
+def test_a_job_count_below_one_is_refused_before_anything_runs(monkeypatch):
+    import pytest
+
+    with pytest.raises(ValueError, match="--jobs 0: run 1 or more notebooks"):
+        run_profile("smoke", jobs=0)

@@ -29,7 +29,9 @@ class Chapter:
     ``params/<profile>/<notebook>.yaml``); its first markdown cell states ``question``;
     ``findings`` builds its report section from result records; ``in_abstract`` puts the
     section's headline in the report's abstract; ``check`` names what is wrong with a profile's
-    parameters (a reference that is not one of the variants) before anything trains."""
+    parameters (a reference that is not one of the variants) before anything trains; ``reads`` names the
+    notebooks whose records it reads while it runs (a selected recipe, a twin to compare with): the runner keeps
+    each such pair in the order of the sequential run when it executes notebooks at once."""
 
     notebook: str
     title: str
@@ -39,6 +41,7 @@ class Chapter:
     in_abstract: bool = False
     check: Callable[[dict], list[str]] | None = None  # problems with a profile's parameters (runner, before training)
     min_seeds: int = 2  # its claims are about recipes, paired over seeds (1: about trained models, McNemar)
+    reads: tuple[str, ...] = ()  # notebooks whose records it reads while it runs (runner: their order is kept)
 
     def section(self, records: list[Record]) -> Section:
         return self.findings(records)

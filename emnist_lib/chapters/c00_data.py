@@ -215,4 +215,5 @@ def findings(records: list[Record]) -> Section:
     return sec
 
 
-CHAPTER = Chapter(NOTEBOOK, TITLE, QUESTION, findings)
+# Its conclusion compares the offline and real twins of chapters 04 and 05 when they exist (rank_agreements).
+CHAPTER = Chapter(NOTEBOOK, TITLE, QUESTION, findings, reads=("04_regularisation_tuning", "05_architectures"))

@@ -56,4 +56,5 @@ def findings(records: list[Record]) -> Section:
 
 
 CHAPTER = Chapter(NOTEBOOK, TITLE, QUESTION, findings, budgets=(TrainingBudget("n_train", "epochs", "batch_size",
-                                                                                "balanced"),))
+                                                                                "balanced"),),
+                  reads=(c02.NOTEBOOK,))  # the MLP chapter 02 selected

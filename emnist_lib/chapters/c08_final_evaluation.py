@@ -223,4 +223,5 @@ def _curve(sec: Section, records: list[Record]) -> None:
 
 
 CHAPTER = Chapter(NOTEBOOK, TITLE, QUESTION, findings, in_abstract=True,
-                  budgets=(TrainingBudget("n_train", "epochs", "batch_size", "balanced"),))
+                  budgets=(TrainingBudget("n_train", "epochs", "batch_size", "balanced"),),
+                  reads=(c02.NOTEBOOK, c04.NOTEBOOK))  # the MLP and the CNN they selected, the baseline's folds
