@@ -246,8 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "local:N, inline (in each notebook's process), or a Dask scheduler address tcp://HOST:PORT "
                              "(docs/DESIGN.md, 'Parallel runs')")
     report.add_argument("--jobs", type=int, default=None,
-                        help="notebooks executed at once, each after those whose records it reads (default: 2 when "
-                             "the runs go to workers, 1 inline)")
+                        help="notebooks executed at once, each after those whose records it reads (default 1; 2 was "
+                             "1.09x faster on 2 cores but not always reproducible: docs/BENCHMARKS.md)")
     report.set_defaults(func=cmd_report)
 
     srch = groups.add_parser("search", help="one search worker: run trials of a shared Optuna study until it has N")

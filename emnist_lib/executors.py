@@ -35,7 +35,7 @@ from .config import threads_per_run
 LOCAL_WORKERS = max(1, os.cpu_count() or 1)
 CONNECT_TIMEOUT_S = 5
 # What ``make report`` uses when no executor is named: local workers where there are two cores or more (the quick
-# profile: 10 min 58 s on local:2 against 14 min 37 s in process on a 2-core AMD EPYC, docs/BENCHMARKS.md), else
+# profile: 11 min 44 s on local:2 against 14 min 02 s in process on a 2-core AMD EPYC, docs/BENCHMARKS.md), else
 # in process. A notebook run by itself (JupyterLab, nbval) runs in process unless EMNIST_EXECUTOR says otherwise.
 STUDY_DEFAULT = "local" if LOCAL_WORKERS > 1 else "inline"
 

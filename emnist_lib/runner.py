@@ -28,9 +28,11 @@ import yaml
 from . import config
 
 KERNEL = "python3"
-# Notebooks executed at once with a parallel executor: two, so one kernel's own work (loading data, a search's
-# sampling, evaluating, figures) overlaps another's runs on the workers (docs/BENCHMARKS.md, "Parallel runs").
-PARALLEL_JOBS = 2
+# Notebooks executed at once unless --jobs says otherwise: one. Two at once on two local workers made the quick
+# profile 1.09x faster than one at a time, but in each of two builds one of 249 runs gave other numbers than in the
+# sequential build (different runs each time; cause not found), so the default keeps the numbers reproducible
+# (docs/BENCHMARKS.md, "Parallel runs").
+DEFAULT_JOBS = 1
 
 
 def notebook_paths(selected: list[str] | None = None) -> list[Path]:
@@ -277,7 +279,7 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
     ``dry_run`` runs every notebook's code path with the profile's settings at a tiny size
     (:func:`dry_run_params`) into ``build/dry-run-<profile>``: a check of the code, not results. ``executor``:
     where the runs of each comparison execute (:func:`executor_for_kernels`); ``jobs``: notebooks executed at once
-    (:func:`run_notebooks`; default :func:`default_jobs`). Unless ``verbose``, the run is quiet:
+    (:func:`run_notebooks`; default :data:`DEFAULT_JOBS`). Unless ``verbose``, the run is quiet:
     one line per notebook with an estimate, a bar of its runs, the warnings a user must act on, and the rest in
     ``<output folder>/run.log``, which the last line names."""
     from . import executors
@@ -292,10 +294,11 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
         log.unlink()
     with quiet_output(log, verbose) as quiet:
         with executor_for_kernels(executor) as spec:
-            jobs = jobs or default_jobs(str(spec))
+            jobs = jobs or DEFAULT_JOBS
             if spec.kind != "inline":
                 print(f"[{profile}] runs execute on {spec} ({os.environ['EMNIST_EXECUTOR']}), "
-                      f"{os.environ['EMNIST_THREADS']} thread(s) per run; {jobs} notebook(s) at a time", flush=True)
+                      f"{os.environ['EMNIST_THREADS']} thread(s) per run"
+                      + (f"; {jobs} notebooks at a time" if jobs > 1 else ""), flush=True)
             code = _run_profile(profile, notebooks, verbose, timeout, dry_run, str(spec), jobs)
     if quiet:
         print(f"[{profile}] everything else (TensorFlow, kernels, workers) is in {quiet}; --verbose shows it",
@@ -429,12 +432,6 @@ def run_notebooks(plan: list[tuple[Path, dict]], run_one: Callable[..., str], jo
                 states[name] = future.result()
                 graph.done(name)
     return {name: states[name] for name in by_name}
-
-
-def default_jobs(executor: str) -> int:
-    """Notebooks at a time when none is asked: :data:`PARALLEL_JOBS` where the runs go to workers (a kernel's own
-    work then overlaps another notebook's runs), 1 in process (the sequential run)."""
-    return 1 if executor == "inline" else PARALLEL_JOBS
 
 
 def _duration(seconds: float) -> str:
