@@ -17,6 +17,7 @@ import os
 import random
 import shutil
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -61,18 +62,45 @@ def set_seed(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+class _PerThreadRandom:
+    """``random.Random`` methods drawn from a generator of the calling thread's own (what Keras reads as
+    ``python_random``). :meth:`reseed` seeds the calling thread's; a thread that never did starts from seed 0, so
+    what it draws does not depend on when it runs either."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def _rng(self) -> random.Random:
+        rng = getattr(self._local, "rng", None)
+        if rng is None:
+            rng = self._local.rng = random.Random(0)
+        return rng
+
+    def reseed(self, seed: int) -> None:
+        self._local.rng = random.Random(seed)
+
+    def __getattr__(self, name: str):
+        return getattr(self._rng(), name)
+
+
 def _own_keras_rng(seed: int) -> None:
-    """Give Keras a Python RNG of its own, seeded like the global one.
+    """Give Keras, in this thread, a Python RNG of its own, seeded like the global one.
 
     Keras draws the seed of every unseeded initializer and random layer from Python's global ``random``
-    (``keras.src.random.seed_generator.make_default_seed``). In a Dask worker another thread of the process (its
-    event loop: heartbeats, jitter) draws from that same generator while a run builds its model, so the same seed
-    gave other initial weights from run to run (tests/test_executors.py). A ``random.Random(seed)`` starts in the
-    state ``random.seed(seed)`` leaves the global one in, so Keras draws the same sequence as before, and no other
-    thread can take from it."""
+    (``keras.src.random.seed_generator.make_default_seed``). In a Dask worker other threads of the process draw too:
+    its event loop (heartbeats, jitter) from ``random``, and the thread that unpickles a large incoming task
+    (``distributed.comm.offload``, over 10 MiB) builds the Keras models the task carries (chapter 07's source
+    models), each drawing initializer seeds. Either changes a run's initial weights when it happens while the run
+    builds its model: the same seed gave other numbers (tests/test_executors.py, tests/test_training.py). Each
+    thread now draws from a generator of its own, and this thread's
+    starts in the state ``random.seed(seed)`` leaves the global one in, so a run draws the same sequence as before.
+    (The offload thread is the likely cause of the one run in 249 per build that differed with two notebooks at
+    once: both differing runs trained beside chapter 07, whose tasks carry its source models.)"""
     from keras.src.random import seed_generator
 
-    seed_generator.python_random = random.Random(seed)
+    if not isinstance(seed_generator.python_random, _PerThreadRandom):
+        seed_generator.python_random = _PerThreadRandom()
+    seed_generator.python_random.reseed(seed)
 
 
 def has_gpu() -> bool:

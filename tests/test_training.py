@@ -400,3 +400,26 @@ def test_at_the_study_sizes_a_flat_run_shows_a_plateau_and_a_gaining_one_does_no
     assert plateau_power(n, churn, gain=0.0) >= 0.80, (n, churn)
     assert plateau_power(n, churn, gain=0.01) <= 0.05, (n, churn)
     assert plateau_power(n, max(churn, 0.03), gain=0.02) <= 0.001
+
+
+def test_a_model_built_in_another_thread_leaves_a_runs_initial_weights_alone():
+    """A Dask worker unpickles a large incoming task in another thread while a run builds its model; a task that
+    carries Keras models (chapter 07's) builds them there, drawing initializer seeds. The run's weights must not
+    move: each thread draws Keras' default seeds from a generator of its own."""
+    import threading
+
+    import numpy as np
+
+    from emnist_lib import models
+    from emnist_lib.training import set_seed
+
+    def weights():
+        return models.build("chollet_dense", 10).get_weights()
+
+    set_seed(3)
+    reference = weights()
+    set_seed(3)
+    other = threading.Thread(target=lambda: models.build("chollet_dense", 10))
+    other.start()
+    other.join()
+    assert all(np.array_equal(a, b) for a, b in zip(reference, weights()))
