@@ -7,7 +7,7 @@ PY      := $(VENV)/bin/python
 PROFILE ?= quick
 # EXECUTOR: where the runs execute: local (default: a worker process per core), local:N, inline, or a Dask scheduler tcp://HOST:PORT
 EXECUTOR ?=
-# JOBS: notebooks executed at once (default 1; JOBS=2 is faster but was not always reproducible: docs/BENCHMARKS.md)
+# JOBS: notebooks executed at once (default 1; JOBS=2 is faster, its reproducibility still being confirmed: docs/DESIGN.md)
 JOBS ?=
 REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 STAMP   := $(VENV)/.installed-$(REQ_HASH)

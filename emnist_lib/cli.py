@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "(docs/DESIGN.md, 'Parallel runs')")
     report.add_argument("--jobs", type=int, default=None,
                         help="notebooks executed at once, each after those whose records it reads (default 1; 2 was "
-                             "1.09x faster on 2 cores but not always reproducible: docs/BENCHMARKS.md)")
+                             "1.09x faster on 2 cores, its reproducibility still being confirmed: docs/DESIGN.md)")
     report.set_defaults(func=cmd_report)
 
     srch = groups.add_parser("search", help="one search worker: run trials of a shared Optuna study until it has N")

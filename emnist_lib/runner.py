@@ -29,9 +29,9 @@ from . import config
 
 KERNEL = "python3"
 # Notebooks executed at once unless --jobs says otherwise: one. Two at once on two local workers made the quick
-# profile 1.09x faster than one at a time, but in each of two builds one of 249 runs gave other numbers than in the
-# sequential build (different runs each time; cause not found), so the default keeps the numbers reproducible
-# (docs/BENCHMARKS.md, "Parallel runs").
+# profile 1.09x faster than one at a time; its first two builds each had one run of 249 with other numbers than the
+# sequential build (fixed since: training._PerThreadRandom), and one build after the fix matched in 249 of 249. One
+# at a time stays the default until more builds agree (docs/DESIGN.md, "Notebooks at once").
 DEFAULT_JOBS = 1
 
 
