@@ -30,8 +30,8 @@ from . import config
 KERNEL = "python3"
 # Notebooks executed at once unless --jobs says otherwise: one. Two at once on two local workers made the quick
 # profile 1.09x faster than one at a time; its first two builds each had one run of 249 with other numbers than the
-# sequential build (fixed since: training._PerThreadRandom), and one build after the fix matched in 249 of 249. One
-# at a time stays the default until more builds agree (docs/DESIGN.md, "Notebooks at once").
+# sequential build (fixed since: training._PerThreadRandom), and both builds after the fix matched in 249 of 249.
+# One at a time stays the default until more builds agree (docs/DESIGN.md, "Notebooks at once").
 DEFAULT_JOBS = 1
 
 
