@@ -345,7 +345,6 @@ class TrialTask:
     """One trial's training, as an executor runs it: the settings the sampler chose (in the process that owns the
     study) and the complete trials before its batch, whose per-epoch accuracies the median rule prunes against."""
 
-    number: int
     model: str
     model_kwargs: dict
     cfg: TrainConfig
@@ -380,7 +379,7 @@ def run_trial(data: SearchData, task: TrialTask) -> dict:
     for intermediate, value in task.completed:
         local.add_trial(optuna.trial.create_trial(value=value, intermediate_values=intermediate))
     trial = local.ask()
-    out = {"number": task.number, "environment": env_summary()}
+    out = {"environment": env_summary()}
     try:
         res = train(task.model, data.x_train, data.y_train, data.num_classes, task.cfg, model_kwargs=task.model_kwargs,
                     validation=(data.x_val, data.y_val), use_cache=False, verbose=0,
@@ -420,7 +419,7 @@ def run_batches(name: str, space: str, data: SearchData, n_trials: int, storage,
         for _ in range(min(batch, n_trials - finished)):
             trial = study.ask()
             model, model_kwargs, cfg_kwargs, cfg = _trial_settings(build, trial, budget, fixed_model)
-            asked.append((trial, TrialTask(trial.number, model, model_kwargs, cfg, completed), cfg_kwargs))
+            asked.append((trial, TrialTask(model, model_kwargs, cfg, completed), cfg_kwargs))
         done = executors.run_tasks(functools.partial(run_trial, data), [task for _, task, _ in asked],
                                    [f"{name} search trial {trial.number}" for trial, _, _ in asked])
         for (trial, task, cfg_kwargs), out in zip(asked, done):
