@@ -75,7 +75,7 @@ def export(model_path: str | Path | None, fmt: str, out: str | Path | None = Non
         raise EmnistError(f"unknown quantization {quantize!r}; choose one of {', '.join(QUANTIZATIONS)}")
     model_path = resolve_model(model_path)
     card = read_card(model_path)
-    model = keras.saving.load_model(model_path)
+    model = keras.saving.load_model(model_path, compile=False)
     suffix = {"savedmodel": "savedmodel", "tflite": f"{quantize}.tflite" if quantize else "tflite"}[fmt]
     dest = Path(out) if out else model_path.parent / "export" / f"{model_path.name.removesuffix('.keras')}.{suffix}"
     calib, x, y, source = check_data(card, n_check)

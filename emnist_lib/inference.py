@@ -198,7 +198,7 @@ class Predictor:
         self.path = resolve_model(model_path)
         self.card = read_card(self.path)
         try:
-            self.model = keras.saving.load_model(self.path)
+            self.model = keras.saving.load_model(self.path, compile=False)
         except Exception as exc:  # Keras raises many types for a broken file
             raise ModelCardError(f"{self.path}: cannot load the model ({type(exc).__name__}: {exc})") from exc
         outputs = int(self.model.output_shape[-1])

@@ -16,6 +16,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 OPTIMIZERS = ("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "plateau")
+# Training settings added after the first records were written, with their defaults: a config leaves them out while
+# they hold these values (:meth:`TrainConfig.to_dict`), so older records and cached models keep their configs and keys.
+LATER_FIELDS = {"augment_rotation": 0.05, "augment_translation": 0.1, "augment_zoom": 0.1, "label_smoothing": 0.0}
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,12 @@ class TrainConfig:
     ``validation_fraction`` of the training images is held out, stratified, drawn with ``validation_seed``: the
     same split for every seed of a comparison by default (0), so their validation scores are paired on the same
     images and the plateau test has all of them; None draws it with the run's ``seed`` (a split per seed).
+    ``augment`` turns on random rotation, shift and zoom of the training images (no flips), at strengths
+    ``augment_rotation`` (a fraction of a full turn), ``augment_translation`` and ``augment_zoom`` (fractions of
+    the image); ``label_smoothing`` mixes that share of a uniform distribution into the one-hot targets.
+
+    Fields added after records were first written (:data:`LATER_FIELDS`) are left out of :meth:`to_dict` while
+    they hold their default, so a record or cached model from before they existed keeps its config and key.
     """
 
     optimizer: str = "adam"
@@ -51,6 +60,10 @@ class TrainConfig:
     early_stopping: int = 0
     augment: bool = False
     seed: int = 0
+    augment_rotation: float = 0.05
+    augment_translation: float = 0.1
+    augment_zoom: float = 0.1
+    label_smoothing: float = 0.0
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -61,6 +74,15 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1 and learning_rate > 0 (got {self.epochs}, {self.learning_rate})")
         if not 0 <= self.warmup_epochs < self.epochs:
             raise ValueError(f"warmup_epochs must be in 0..epochs-1 (got {self.warmup_epochs} of {self.epochs})")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1) (got {self.label_smoothing})")
+        for name in ("augment_rotation", "augment_translation", "augment_zoom"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1) (got {getattr(self, name)})")
+
+    def to_dict(self) -> dict:
+        """The config as a record stores it: every field, except a :data:`LATER_FIELDS` one at its default."""
+        return {k: v for k, v in asdict(self).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
 
     @classmethod
     def from_dict(cls, values: Mapping, base: TrainConfig | None = None) -> TrainConfig:
@@ -118,7 +140,7 @@ class Recipe:
         out["model_kwargs"] = dict(self.model_settings)  # the record's name for them
         out.update(self.condition)
         if self.train is not None:
-            out["train"] = asdict(self.train if seed is None else replace(self.train, seed=seed))
+            out["train"] = (self.train if seed is None else replace(self.train, seed=seed)).to_dict()
         return out
 
     @classmethod

@@ -19,7 +19,7 @@ import shutil
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -232,10 +232,34 @@ def steps_per_execution(steps_per_epoch: int) -> int:
                if steps_per_epoch % d == 0)
 
 
+@keras.saving.register_keras_serializable(package="emnist_lib")
+class SmoothedSparseCrossEntropy(keras.losses.Loss):
+    """Cross-entropy of integer labels against targets with ``smoothing`` of a uniform distribution mixed in
+    (Szegedy et al. 2016): Keras' categorical cross-entropy with ``label_smoothing`` on the one-hot labels, which its
+    sparse loss does not offer."""
+
+    def __init__(self, smoothing: float, name: str = "smoothed_sparse_cross_entropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.smoothing = float(smoothing)
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        onehot = keras.ops.one_hot(labels, keras.ops.shape(y_pred)[-1])
+        return keras.losses.categorical_crossentropy(onehot, y_pred, label_smoothing=self.smoothing)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
 def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
-    """Compile ``model`` for ``cfg`` and create its optimizer's and metrics' variables now (:func:`build_state`)."""
-    model.compile(optimizer=make_optimizer(cfg, steps_per_epoch), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"], jit_compile=accelerator_defaults()["jit_compile"],
+    """Compile ``model`` for ``cfg`` and create its optimizer's and metrics' variables now (:func:`build_state`).
+    The loss is sparse cross-entropy, with ``cfg.label_smoothing`` when it is set."""
+    if cfg.label_smoothing:
+        loss, metric = SmoothedSparseCrossEntropy(cfg.label_smoothing), keras.metrics.SparseCategoricalAccuracy("accuracy")
+    else:
+        loss, metric = "sparse_categorical_crossentropy", "accuracy"
+    model.compile(optimizer=make_optimizer(cfg, steps_per_epoch), loss=loss,
+                  metrics=[metric], jit_compile=accelerator_defaults()["jit_compile"],
                   steps_per_execution=steps_per_execution(steps_per_epoch))
     build_state(model)
 
@@ -265,7 +289,7 @@ def fingerprint(*arrays: np.ndarray) -> str:
 
 
 def cache_key(model_name: str, model_kwargs: dict, cfg: TrainConfig, data_id: str, extra: dict | None = None) -> str:
-    blob = json.dumps({"model": model_name, "kwargs": model_kwargs, "config": asdict(cfg), "data": data_id,
+    blob = json.dumps({"model": model_name, "kwargs": model_kwargs, "config": cfg.to_dict(), "data": data_id,
                        "extra": extra or {}, "keras": keras.__version__}, sort_keys=True, default=str)
     return f"{model_name}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
@@ -410,7 +434,7 @@ def _fit(built: keras.Model, x, y, validation, cfg: TrainConfig, steps: int, ext
     if cfg.augment:
         from .transforms import augmentation
 
-        aug = augmentation(seed=cfg.seed)
+        aug = augmentation(cfg.augment_rotation, cfg.augment_translation, cfg.augment_zoom, seed=cfg.seed)
     train_ds = make_dataset(x, y, cfg.batch_size, shuffle=True, seed=cfg.seed, augment=aug, repeat=True)
     val_ds = make_dataset(*validation, cfg.batch_size, shuffle=False, seed=cfg.seed) if validation else None
     monitor = "val_loss" if validation else "loss"
@@ -483,13 +507,13 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
         built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
         history, best_epoch, wall, images_per_s, correct = _fit(built, x, y, validation, cfg,
                                                                 budget.steps_per_epoch, callbacks, verbose)
-    result = TrainResult(built, history, best_epoch, wall, images_per_s, asdict(cfg), key,
+    result = TrainResult(built, history, best_epoch, wall, images_per_s, cfg.to_dict(), key,
                          params=built.count_params(), budget=budget, convergence=verdict(history, correct),
                          val_correct=correct[best_epoch - 1] if correct else None,
                          val_correct_last=correct[-1] if correct else None)
     if cacheable:
         _store(folder, built, {"history": history, "best_epoch": best_epoch, "wall_time_s": wall,
-                               "images_per_s": images_per_s, "config": asdict(cfg), "model": name,
+                               "images_per_s": images_per_s, "config": cfg.to_dict(), "model": name,
                                "model_kwargs": model_kwargs,
                                "val_correct": [pack_correct(c) for c in correct] if correct else None},
                replace=force)

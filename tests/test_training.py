@@ -137,6 +137,43 @@ def test_augmented_pipeline_keeps_shapes_and_range(toy):
     assert labels.shape == (16,)
 
 
+def test_augmentation_strengths_reach_the_pipeline(toy, monkeypatch):
+    from emnist_lib import transforms
+
+    seen = []
+    real = transforms.augmentation
+    monkeypatch.setattr(transforms, "augmentation", lambda *a, **k: seen.append((a, k)) or real(*a, **k))
+    x, y = toy
+    cfg = TrainConfig(epochs=1, batch_size=64, augment=True, augment_rotation=0.02, augment_translation=0.05,
+                      augment_zoom=0.0)
+    train("chollet_dense", x, y, 10, cfg, use_cache=False, verbose=0)
+    assert seen == [((0.02, 0.05, 0.0), {"seed": 0})]
+
+
+def test_label_smoothing_is_the_loss_trained_on_and_a_cached_model_reloads(toy):
+    import keras
+
+    loss = training.SmoothedSparseCrossEntropy(0.1)
+    y_true, p = np.array([0, 1]), np.array([[0.9, 0.1], [0.2, 0.8]], dtype="float32")
+    target = np.array([[0.95, 0.05], [0.05, 0.95]])
+    expected = -np.mean(np.sum(target * np.log(p), axis=1))
+    assert float(loss(y_true, p)) == pytest.approx(expected, rel=1e-5)
+    assert float(training.SmoothedSparseCrossEntropy(0.0)(y_true, p)) == pytest.approx(
+        float(keras.losses.SparseCategoricalCrossentropy()(y_true, p)), rel=1e-6)
+
+    x, y = toy
+    cfg = TrainConfig(epochs=2, batch_size=64, learning_rate=3e-3, label_smoothing=0.1)
+    smoothed = train("chollet_dense", x, y, 10, cfg, verbose=0, force=True)
+    plain = train("chollet_dense", x, y, 10, TrainConfig(epochs=2, batch_size=64, learning_rate=3e-3), verbose=0,
+                  use_cache=False)
+    assert smoothed.key != plain.key and smoothed.config["label_smoothing"] == 0.1
+    assert smoothed.history["loss"] != plain.history["loss"]  # the smoothed targets are what it trained on
+    again = train("chollet_dense", x, y, 10, cfg, verbose=0)
+    assert again.cache_hit and isinstance(again.model.loss, training.SmoothedSparseCrossEntropy)
+    np.testing.assert_allclose(again.model.predict(x[:4], verbose=0), smoothed.model.predict(x[:4], verbose=0),
+                               rtol=1e-6)
+
+
 def test_cross_validation_reports_folds_mean_std_best_first(toy):
     x, y = toy
     cands = [Recipe("tiny", "mlp", {"hidden": (4, 4, 4)}, TrainConfig(epochs=1, batch_size=64)),
