@@ -62,7 +62,7 @@ def main() -> int:
     from emnist_lib import config
 
     params = load_params(config.NOTEBOOKS_DIR / "08_final_evaluation.ipynb", "emnist")
-    ds = load_emnist("balanced", source="nist-pool", n_train=params["n_train"], n_test=params["n_test"])
+    ds = load_emnist("balanced", source="nist-pool", n_train=params["n_train"] or None, n_test=params["n_test"] or None)
     held = params["validation_fraction"]
     runs, correct = [], {}
     for seed in range(args.seeds):

@@ -19,6 +19,7 @@ from emnist_lib.chapters import (
     c06_blur_robustness,
     c07_transfer_learning,
     c08_final_evaluation,
+    c09_anchors,
 )
 from emnist_lib.convergence import CONVERGENCE_CRITERION
 from emnist_lib.results import make_record, pack_correct, write_record
@@ -125,3 +126,6 @@ def whole_study(out, synthetic: bool = True, seed: int = 0):
            n_test=254, data=data)
     family(out, c08_final_evaluation.NOTEBOOK, c08_final_evaluation.GROUP, {c08_final_evaluation.CNN: 0.85, c08_final_evaluation.MLP: 0.7}, rng, n_test=470,
            data=data, metrics={k: 0.8 for k in c08_final_evaluation.METRICS[1:]}, extra={"from": "sample"})
+    for split, acc in (("balanced", 0.88), ("letters", 0.93)):
+        family(out, c09_anchors.NOTEBOOK, split, {c09_anchors.ANCHOR: acc}, rng, n_test=470, data={**data, "split": split},
+               model_kwargs={"width": 0.5}, train={"epochs": 20, "augment": True, "label_smoothing": 0.1})

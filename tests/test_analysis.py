@@ -183,3 +183,22 @@ def test_a_section_says_when_its_validation_images_are_too_few_to_show_a_plateau
     few = " ".join(str(f) for f in convergence_line(with_images(76)))
     assert "on 76 validation images the plateau test cannot show a plateau" in few and "3.0 points" in few
     assert "cannot show" not in " ".join(str(f) for f in convergence_line(with_images(4700)))
+
+
+@pytest.mark.parametrize("synthetic", [False, True])
+def test_the_anchors_state_accuracy_images_per_class_and_the_field_only_on_real_data(tmp_path, synthetic):
+    from emnist_lib.chapters import c09_anchors as c09
+
+    whole_study(tmp_path, synthetic=synthetic)
+    sec = chapters.section(c09.NOTEBOOK, read_records(tmp_path / "results"))
+    text = " ".join(sec.sentences())
+    per_class = round(846 / 50)  # the factory's budget: 846 training images, chance 0.02
+    for split in c09.SPLITS:
+        assert f"On {split}, the anchor recipe reaches" in text and f"{per_class:,} images per class (3 seeds)" in text
+    assert ("95.4% (TextCaps" in text and "90.5% (TextCaps" in text) is not synthetic
+    assert [row[0] for row in sec.tables[0].rows].count("letters") == (1 if synthetic else 4)
+    recipe = sec.tables[0].rows[0][1]  # the factory names the builder after the variant
+    assert recipe.startswith("anchor (width 0.5); 20 epochs") and recipe.endswith("label smoothing 0.1")
+    assert sec.headline == sec.conclusions[:2]
+    assert c09.check({"splits": ["balanced", "digits"]}) == ["splits 'digits' unknown; choose from balanced, letters"]
+    assert c09.check({"splits": ["letters"]}) == []

@@ -18,8 +18,8 @@ def code_cells(path):
     return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
 
 
-def test_the_study_has_its_nine_notebooks():
-    assert [p.stem[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(9)]
+def test_the_study_has_its_ten_notebooks():
+    assert [p.stem[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(10)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
