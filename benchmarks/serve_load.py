@@ -81,7 +81,7 @@ def main() -> None:
     model_path = resolve_model(args.model)
     body = drawing()
     image = prepare(body)[None]
-    keras_model = keras.saving.load_model(model_path)
+    keras_model = keras.saving.load_model(model_path, compile=False)
     predictor = Predictor(model_path)
     for _ in range(5):
         keras_model.predict(image, verbose=0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from . import analysis, config, results, stats
@@ -93,7 +94,7 @@ def build_card(*, name: str, model, recipe: Recipe, dataset, records: list[resul
         "card_version": CARD_VERSION, "name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "profile": profile,
         "model": {"builder": recipe.model, "kwargs": dict(recipe.model_settings), "parameters": int(model.count_params()),
-                  "selected_from": selected_from, "train": recipe.train.to_dict()},
+                  "selected_from": selected_from, "train": asdict(recipe.train)},
         "dataset": dataset.name, "split": dataset.split, "num_outputs": int(dataset.num_classes),
         "class_names": list(dataset.class_names), "input": INPUT_CONVENTION,
         "data": {"source": prov.get("source"), "synthetic": synthetic, "train_size": int(len(dataset.y_train)),

@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 OPTIMIZERS = ("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "plateau")
-# Training settings added after the first records were written, with their defaults: a config leaves them out while
-# they hold these values (:meth:`TrainConfig.to_dict`), so older records and cached models keep their configs and keys.
-LATER_FIELDS = {"augment_rotation": 0.05, "augment_translation": 0.1, "augment_zoom": 0.1, "label_smoothing": 0.0}
+# Training settings added after the first records were written: a config leaves one out while it holds its default
+# (:meth:`TrainConfig.to_dict`), so older records and cached models keep their configs and keys.
+LATER_FIELDS = ("augment_rotation", "augment_translation", "augment_zoom", "label_smoothing")
+AUGMENT_STRENGTHS = ("augment_rotation", "augment_translation", "augment_zoom")
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,9 @@ class TrainConfig:
     the image); ``label_smoothing`` mixes that share of a uniform distribution into the one-hot targets.
 
     Fields added after records were first written (:data:`LATER_FIELDS`) are left out of :meth:`to_dict` while
-    they hold their default, so a record or cached model from before they existed keeps its config and key.
+    they hold their default, so a record or cached model from before they existed keeps its config and key; the
+    augmentation strengths are left out too while ``augment`` is off, where they change nothing.
+    For letters (27 outputs, label 0 unused) label smoothing spreads its share over all 27 outputs.
     """
 
     optimizer: str = "adam"
@@ -81,8 +84,11 @@ class TrainConfig:
                 raise ValueError(f"{name} must be in [0, 1) (got {getattr(self, name)})")
 
     def to_dict(self) -> dict:
-        """The config as a record stores it: every field, except a :data:`LATER_FIELDS` one at its default."""
-        return {k: v for k, v in asdict(self).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+        """The config as a record stores it: every field, except a :data:`LATER_FIELDS` one at its default and the
+        augmentation strengths without augmentation."""
+        defaults = {f.name: f.default for f in fields(self)}
+        return {k: v for k, v in asdict(self).items()
+                if not (k in LATER_FIELDS and v == defaults[k]) and not (k in AUGMENT_STRENGTHS and not self.augment)}
 
     @classmethod
     def from_dict(cls, values: Mapping, base: TrainConfig | None = None) -> TrainConfig:

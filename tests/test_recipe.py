@@ -54,8 +54,11 @@ def test_a_setting_added_later_is_recorded_only_when_set_so_older_configs_and_ke
     assert config["train"]["label_smoothing"] == 0.1 and config["train"]["augment_rotation"] == 0.02
     assert "augment_zoom" not in config["train"]
     back = Recipe.from_config(config)
-    assert back == smoothed and back.train.augment_zoom == LATER_FIELDS["augment_zoom"]
+    assert back == smoothed and back.train.augment_zoom == TrainConfig().augment_zoom
     assert smoothed.digest != Recipe("ls", "cnn", {}, BASE).digest
+    # without augmentation its strengths change nothing, so they change neither the record nor the cache key
+    unaugmented = Recipe("x", "cnn", {}, BASE).with_train(augment_zoom=0.3)
+    assert "augment_zoom" not in unaugmented.config()["train"] and unaugmented == Recipe("x", "cnn", {}, BASE)
 
 
 @pytest.mark.parametrize("setting", [{"label_smoothing": 1.0}, {"label_smoothing": -0.1}, {"augment_zoom": 1.5},

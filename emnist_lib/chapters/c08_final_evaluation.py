@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import analysis, results, stats
+from .. import analysis, field, results, stats
 from ..conclusions import Section, Table, Wording, budget_check_findings, open_section, pair, status_words, threats
 from ..dataset import Dataset
 from ..recipe import Recipe
@@ -21,11 +21,9 @@ GROUP = "final"
 MLP, CNN, BASELINE_CNN = "mlp", "cnn", "cnn_baseline"  # the last: chapter 04's baseline, what selection must beat
 MOST_CONFUSED = "most_confused_cnn"
 CURVE = "learning_curve"  # the final MLP and CNN recipes at several training sizes
-# Published test accuracies on EMNIST balanced (literature, not results of this project), marked on the learning
-# curve at their training images per class (the official training set holds 2,400 per class).
-FIELD = ({"label": "Cohen et al. 2017, OPIUM linear classifier, full set", "per_class": 2400, "accuracy": 0.7802},
-         {"label": "TextCaps (Jayasundara et al. 2019), 200 per class", "per_class": 200, "accuracy": 0.878},
-         {"label": "TextCaps (Jayasundara et al. 2019), full set", "per_class": 2400, "accuracy": 0.9046})
+# Published test accuracies on EMNIST balanced (literature, not results of this project; :mod:`emnist_lib.field`), marked
+# on the learning curve at their training images per class (the official training set holds 2,400 per class).
+FIELD = field.FIELD["balanced"]
 METRICS = ("test_accuracy", "test_precision_macro", "test_recall_macro", "test_f1_macro", "test_top_k_accuracy")
 
 
@@ -204,8 +202,7 @@ def findings(records: list[Record]) -> Section:
 
 def field_for(records: list[Record]) -> tuple[dict, ...]:
     """The published accuracies that apply to this chapter's runs in ``records``: on real EMNIST balanced only."""
-    runs = [r for r in analysis.of_notebook(records, NOTEBOOK) if r.group]
-    return FIELD if runs and all(r.data.split == "balanced" and not r.synthetic for r in runs) else ()
+    return field.field_for([r for r in analysis.of_notebook(records, NOTEBOOK) if r.group], "balanced")
 
 
 def _curve(sec: Section, records: list[Record]) -> None:
@@ -214,12 +211,12 @@ def _curve(sec: Section, records: list[Record]) -> None:
     points = curve_points(records)
     if not any(len(pts) > 1 for pts in points.values()):
         return
-    field = field_for(records)
+    published = field_for(records)
     rows = [[name, f"{n:,}", stats.fmt_interval(ci)] for name, pts in points.items() for n, ci in pts]
-    rows += [[ref["label"], f"{ref['per_class']:,}", f"{100 * ref['accuracy']:.1f}% (published)"] for ref in field]
+    rows += [[ref["label"], f"{ref['per_class']:,}", f"{100 * ref['accuracy']:.1f}% (published)"] for ref in published]
     sec.tables.append(Table(WORDING.say("caption_curve"), ["model", "training images per class", "test accuracy"],
                             rows))
-    sec.conclusions.append(WORDING.finding("curve", points=points, field=field))
+    sec.conclusions.append(WORDING.finding("curve", points=points, field=published))
 
 
 CHAPTER = Chapter(NOTEBOOK, TITLE, QUESTION, findings, in_abstract=True,

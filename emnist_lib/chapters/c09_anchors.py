@@ -1,8 +1,9 @@
-"""Chapter 09, anchors: the project's strongest CNN recipe trained on everything the pool holds, against the field."""
+"""Chapter 09, anchors: one declared CNN recipe trained on everything the data source holds, beside the field's
+published accuracies."""
 
 from __future__ import annotations
 
-from .. import analysis, stats
+from .. import analysis, field, stats
 from ..conclusions import Section, Table, Wording, open_section, per_class, status_words, threats
 from ..recipe import Recipe
 from ..results import Record
@@ -14,16 +15,6 @@ TITLE = WORDING.say("title")
 QUESTION = WORDING.say("question")
 ANCHOR = "anchor"  # the recipe's name in every record
 SPLITS = ("balanced", "letters")  # the groups: one per data set, each on its own test images
-# Published test accuracies on the official EMNIST test sets (literature, not results of this project), by the
-# official training images per class they used (balanced 2,400, letters 4,800) or a subset of them.
-FIELD = {
-    "balanced": ({"label": "Cohen et al. 2017, OPIUM linear classifier, full set", "per_class": 2400, "accuracy": 0.7802},
-                 {"label": "TextCaps (Jayasundara et al. 2019), 200 per class", "per_class": 200, "accuracy": 0.8782},
-                 {"label": "TextCaps (Jayasundara et al. 2019), full set", "per_class": 2400, "accuracy": 0.9046}),
-    "letters": ({"label": "Cohen et al. 2017, OPIUM linear classifier, full set", "per_class": 4800, "accuracy": 0.8515},
-                {"label": "TextCaps (Jayasundara et al. 2019), 200 per class", "per_class": 200, "accuracy": 0.9279},
-                {"label": "TextCaps (Jayasundara et al. 2019), full set", "per_class": 4800, "accuracy": 0.9536}),
-}
 
 
 # --------------------------------------------------------------------------- procedures
@@ -35,12 +26,13 @@ def check(params: dict) -> list[str]:
 
 def recipe(model: str, model_kwargs: dict, cfg) -> Recipe:
     """The anchor: ``model`` with ``model_kwargs``, trained with ``cfg``, as the profile's parameters declare it."""
-    return Recipe(ANCHOR, model, model_kwargs, cfg, origin="the profile's parameters (benchmarks/anchor_probe.py)")
+    return Recipe(ANCHOR, model, model_kwargs, cfg, origin="the profile's parameters")
 
 
-def field_for(runs: list[Record], split: str) -> tuple[dict, ...]:
-    """The published accuracies that apply to ``runs``: on real EMNIST of that split only."""
-    return FIELD.get(split, ()) if runs and all(r.data.split == split and not r.synthetic for r in runs) else ()
+def trained_size(runs: list[Record], split: str) -> int | None:
+    """The training images per class of ``runs`` (after the validation hold-out); None unless they share one."""
+    sizes = per_class(runs).get(split, [])
+    return sizes[0] if len(sizes) == 1 else None
 
 
 def describe(r: Recipe | Record) -> str:
@@ -66,11 +58,11 @@ def anchor_figure(records: list[Record], split: str, heading: str):
     from .. import plots
 
     rs = [r for r in analysis.of_notebook(records, NOTEBOOK) if r.group == split]
-    if not rs:
+    n = trained_size(rs, split)
+    if not rs or n is None:
         return None
-    n = per_class(rs).get(split, [0])[-1]
     points = {WORDING.say("figure_label", model=rs[0].recipe.model): [(n, analysis.interval(rs, "test_accuracy"))]}
-    return plots.scale_curve(points, field_for(rs, split), heading, any(r.synthetic for r in rs))
+    return plots.scale_curve(points, field.field_for(rs, split), heading, any(r.synthetic for r in rs))
 
 
 # --------------------------------------------------------------------------- findings
@@ -78,22 +70,28 @@ def findings(records: list[Record]) -> Section:
     sec, runs = open_section(records, NOTEBOOK, TITLE, QUESTION)
     if sec.empty:
         return sec
-    rows = []
+    rows, landmarks = [], False
     for split in [s for s in SPLITS if any(r.group == s for r in runs)]:
         rs = [r for r in runs if r.group == split]
         ci = analysis.interval(rs, "test_accuracy")
-        n = per_class(rs).get(split, [0])[-1]
-        field = field_for(rs, split)
-        rows.append([split, describe(rs[0]), f"{n:,}", stats.fmt_interval(ci), status_words(analysis.status(rs))])
+        n = trained_size(rs, split)
+        published = field.field_for(rs, split)
+        landmarks = landmarks or bool(published)
+        rows.append([split, describe(rs[0]), f"{n:,}" if n else "mixed", stats.fmt_interval(ci),
+                     status_words(analysis.status(rs))])
         rows += [[split, f"{ref['label']} (published)", f"{ref['per_class']:,}", f"{100 * ref['accuracy']:.1f}%", ""]
-                 for ref in field]
+                 for ref in published]
         sec.conclusions.append(WORDING.finding("anchor", split=split, ci=ci, per_class=n, seeds=len(rs),
-                                               n_test=rs[0].data.n_test, field=field))
+                                               n_test=rs[0].data.n_test, field=published))
     sec.tables.append(Table(WORDING.say("caption_anchors"),
                             ["data", "recipe", "training images per class", "test accuracy", "plateau test"], rows))
-    sec.setup.append(WORDING.finding("recipe", recipe=describe(runs[0])))
+    same = len({r.recipe.digest for r in runs}) == 1
+    sec.setup.append(WORDING.finding("recipe", recipe=describe(runs[0]), same=same))
     sec.headline = sec.conclusions[:2]
-    sec.threats = threats(runs, [WORDING.finding("protocol_threat")])
+    resplit = any(r.data.source == "nist-pool" for r in runs)
+    explored = any(r.data.source == "nist-pool" and r.data.split == "balanced" for r in runs)
+    sec.threats = threats(runs, [WORDING.finding("protocol_threat", resplit=resplit, explored=explored)]
+                          if landmarks else [])
     return sec
 
 
