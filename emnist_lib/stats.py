@@ -217,6 +217,11 @@ def fmt_p(p: float | None) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
+def fmt_power(power: float) -> str:
+    """A power in whole percent, rounded down: a design short of the 80% target never prints as "80%"."""
+    return f"{math.floor(100 * power + 1e-9):.0f}%"
+
+
 def fmt_bound(value: float) -> str:
     """An interval bound (a fraction) in signed points, one decimal; more digits when one decimal would show
     a bound that is not zero as 0.0 (a reader checks "excludes zero" on the printed digits)."""

@@ -396,3 +396,8 @@ def test_the_power_of_the_interval_test_is_the_noncentral_t_without_an_image_par
     assert mixed.power(0.02, 0.05) == pytest.approx(np.mean(np.abs(estimate) > half), abs=0.005)
     d = mixed.detectable(0.05)
     assert mixed.power(d, 0.05) == pytest.approx(0.8, abs=1e-6) and mixed.power(0.9 * d, 0.05) < 0.8
+
+
+def test_a_power_short_of_the_target_never_prints_as_the_target():
+    # 0.7996 rounds to "80%", which beside "(80% would take 10 seeds)" reads as a contradiction; powers round down
+    assert [stats.fmt_power(p) for p in (0.7996, 0.8, 0.05, 0.999, 1.0)] == ["79%", "80%", "5%", "99%", "100%"]
