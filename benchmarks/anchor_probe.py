@@ -35,6 +35,8 @@ CANDIDATES = {
     "w050_default_aug": ("deep_cnn", {"width": 0.5}, {**ADAM, **DEFAULT_AUG, "epochs": 20}),
     "w050_light_ls": ("deep_cnn", {"width": 0.5}, {**ADAM, **LIGHT, "label_smoothing": 0.1, "epochs": 20}),
     "w075_light_ls": ("deep_cnn", {"width": 0.75}, {**ADAM, **LIGHT, "label_smoothing": 0.1, "epochs": 20}),
+    "w050_light_ls_30": ("deep_cnn", {"width": 0.5}, {**ADAM, **LIGHT, "label_smoothing": 0.1, "epochs": 30}),
+    "w100_light_ls": ("deep_cnn", {"width": 1.0}, {**ADAM, **LIGHT, "label_smoothing": 0.1, "epochs": 20}),
     "cnn_k5_32_light_ls": ("cnn", {"filters": [32, 64, 128], **STRIDED},
                            {"learning_rate": 0.005, "batch_size": 120, **LIGHT, "label_smoothing": 0.1, "epochs": 20}),
     "cnn_k5_16_light_ls": ("cnn", {"filters": [16, 32, 64], **STRIDED},
