@@ -38,7 +38,8 @@ PROFILES = ("smoke", "quick", "emnist", "full")
 # What each profile is for (the report's title and abstract say it).
 PROFILE_ROLES = {"smoke": "a code path (seconds, synthetic data), never a result",
                  "quick": "a preview: small training sets, minutes on a laptop",
-                 "emnist": "the EMNIST-scale study: at least 400 training images per class for balanced, 1,000 for letters",
+                 "emnist": "the EMNIST-scale study: at least 400 training images per class for balanced, "
+                           "1,000 for letters",
                  "full": "the official split sizes, for a GPU"}
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 # By split: the official training images per class each used (balanced 2,400, letters 4,800) or a subset of them.
 FIELD = {
-    "balanced": ({"label": "Cohen et al. 2017, OPIUM linear classifier, full set", "per_class": 2400, "accuracy": 0.7802},
+    "balanced": ({"label": "Cohen et al. 2017, OPIUM linear classifier, full set", "per_class": 2400,
+                  "accuracy": 0.7802},
                  {"label": "TextCaps (Jayasundara et al. 2019), 200 per class", "per_class": 200, "accuracy": 0.8782},
                  {"label": "TextCaps (Jayasundara et al. 2019), full set", "per_class": 2400, "accuracy": 0.9046}),
-    "letters": ({"label": "Cohen et al. 2017, OPIUM linear classifier, full set", "per_class": 4800, "accuracy": 0.8515},
+    "letters": ({"label": "Cohen et al. 2017, OPIUM linear classifier, full set", "per_class": 4800,
+                 "accuracy": 0.8515},
                 {"label": "TextCaps (Jayasundara et al. 2019), 200 per class", "per_class": 200, "accuracy": 0.9279},
                 {"label": "TextCaps (Jayasundara et al. 2019), full set", "per_class": 4800, "accuracy": 0.9536}),
 }

@@ -79,7 +79,7 @@ class TrainConfig:
             raise ValueError(f"warmup_epochs must be in 0..epochs-1 (got {self.warmup_epochs} of {self.epochs})")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1) (got {self.label_smoothing})")
-        for name in ("augment_rotation", "augment_translation", "augment_zoom"):
+        for name in AUGMENT_STRENGTHS:
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1) (got {getattr(self, name)})")
 

@@ -255,7 +255,8 @@ def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) ->
     """Compile ``model`` for ``cfg`` and create its optimizer's and metrics' variables now (:func:`build_state`).
     The loss is sparse cross-entropy, with ``cfg.label_smoothing`` when it is set."""
     if cfg.label_smoothing:
-        loss, metric = SmoothedSparseCrossEntropy(cfg.label_smoothing), keras.metrics.SparseCategoricalAccuracy("accuracy")
+        loss = SmoothedSparseCrossEntropy(cfg.label_smoothing)
+        metric = keras.metrics.SparseCategoricalAccuracy("accuracy")
     else:
         loss, metric = "sparse_categorical_crossentropy", "accuracy"
     model.compile(optimizer=make_optimizer(cfg, steps_per_epoch), loss=loss,

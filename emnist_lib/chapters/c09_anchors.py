@@ -43,7 +43,8 @@ def describe(r: Recipe | Record) -> str:
     name = f"{rec.model} ({settings})" if settings else rec.model
     if t is None:
         return name
-    levers = [f"{t.epochs} epoch{'s' if t.epochs != 1 else ''}", f"batch {t.batch_size}", f"{t.optimizer} at {t.learning_rate:g}, {t.schedule}"]
+    levers = [f"{t.epochs} epoch{'s' if t.epochs != 1 else ''}", f"batch {t.batch_size}",
+              f"{t.optimizer} at {t.learning_rate:g}, {t.schedule}"]
     if t.augment:
         levers.append(f"augmentation (rotation {t.augment_rotation:g}, shift {t.augment_translation:g}, "
                       f"zoom {t.augment_zoom:g})")
@@ -58,8 +59,8 @@ def anchor_figure(records: list[Record], split: str, heading: str):
     from .. import plots
 
     rs = [r for r in analysis.of_notebook(records, NOTEBOOK) if r.group == split]
-    n = trained_size(rs, split)
-    if not rs or n is None:
+    n = trained_size(rs, split)  # None before its runs exist
+    if n is None:
         return None
     points = {WORDING.say("figure_label", model=rs[0].recipe.model): [(n, analysis.interval(rs, "test_accuracy"))]}
     return plots.scale_curve(points, field.field_for(rs, split), heading, any(r.synthetic for r in rs))
