@@ -305,10 +305,17 @@ class BudgetCheck:
     at_budget: dict[str, float]
     longer: dict[str, float]
     swaps: list[tuple[str, str]]  # pairs whose order differs between the two budgets
+    # per swap, on one checked seed: McNemar on the longer runs' own images (unadjusted: an indication), or None
+    swap_tests: dict[tuple[str, str], stats.Comparison | None] = field(default_factory=dict)
 
     @property
     def holds(self) -> bool:
         return not self.swaps
+
+    def detectable(self, pair: tuple[str, str]) -> bool:
+        """Whether the longer runs of ``pair`` differ detectably (the swap is more than noise)."""
+        test = self.swap_tests.get(pair)
+        return test is not None and test.significant
 
 
 def budget_check(records: Iterable[Record], notebook: str, group: str, metric: str, factor: int = 2,
@@ -328,7 +335,13 @@ def budget_check(records: Iterable[Record], notebook: str, group: str, metric: s
     more = {v: float(np.mean(values(longer[v], metric_longer or metric))) for v in names}
     swaps = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
              if np.sign(at[a] - at[b]) != np.sign(more[a] - more[b])]
-    return BudgetCheck(factor, seeds, at, more, swaps)
+    tests = {}
+    if len(seeds) == 1:  # one seed: whether the two longer runs differ beyond their images' noise
+        for a, b in swaps:
+            lead, other = (a, b) if more[a] >= more[b] else (b, a)  # the order at the longer budget
+            scores = per_image([longer[lead][0], longer[other][0]], metric_longer or metric)
+            tests[(a, b)] = stats.mcnemar_test(*scores, lead, other) if scores is not None else None
+    return BudgetCheck(factor, seeds, at, more, swaps, tests)
 
 
 @dataclass

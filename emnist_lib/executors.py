@@ -8,7 +8,8 @@ and keeps every packet on the addresses it is given; nothing here schedules by h
 
 Choose with ``EMNIST_EXECUTOR`` (the runner's ``--executor``, ``make report EXECUTOR=...``):
 
-* ``inline`` (default): in this process, one run after the other, as before;
+* ``inline``: in this process, one run after the other (the library's default; ``make report`` uses ``local`` where
+  there are two cores or more, :data:`STUDY_DEFAULT`);
 * ``local`` / ``local:N``: N worker processes on this machine (``local``: the number measured to pay here,
   :data:`LOCAL_WORKERS`), each with :func:`threads_per_run` threads, bound to 127.0.0.1;
 * ``tcp://HOST:PORT`` (or ``tls://``): the Dask scheduler of a cluster whose workers run ``emnist_lib``
@@ -34,6 +35,9 @@ from .config import threads_per_run
 # other on a 2-core machine (per-step overhead, not arithmetic, bounds them); one per core.
 LOCAL_WORKERS = max(1, os.cpu_count() or 1)
 CONNECT_TIMEOUT_S = 5
+# A scheduler with no worker for this long (at the start, or after every worker died mid-run) is an error naming the
+# runs not done, not a wait without end.
+WORKER_WAIT_S = 60
 # What ``make report`` uses when no executor is named: local workers where there are two cores or more (the quick
 # profile: 11 min 44 s on local:2 against 14 min 02 s in process on a 2-core AMD EPYC, docs/BENCHMARKS.md), else
 # in process. A notebook run by itself (JupyterLab, nbval) runs in process unless EMNIST_EXECUTOR says otherwise.
@@ -155,6 +159,13 @@ def client(spec: Spec):
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(f"no Dask scheduler answers at {spec.address} within {CONNECT_TIMEOUT_S} s ({exc}); "
                                 "start one (docs/DESIGN.md, 'Parallel runs') or use EMNIST_EXECUTOR=local") from exc
+        try:
+            c.wait_for_workers(1, timeout=WORKER_WAIT_S)
+        except (OSError, TimeoutError) as exc:
+            c.close()
+            raise ExecutorError(f"the Dask scheduler at {spec.address} has no worker after {WORKER_WAIT_S} s; start "
+                                f"workers (`dask worker {spec.address} --nthreads 1`, docs/DESIGN.md, 'Parallel "
+                                "runs') or use EMNIST_EXECUTOR=local") from exc
     c.register_plugin(_pin_plugin(threads))
     _CLIENTS[key] = c
     atexit.register(close_all)
@@ -184,22 +195,41 @@ def run_tasks(fn: Callable, items: Sequence, names: Sequence[str], spec: Spec | 
             if on_done:
                 on_done(name)
         return out
-    from distributed import as_completed
+    import time
+
+    from distributed import wait
 
     c = client(spec)
     futures = c.map(fn, list(items), pure=False, key=[f"{_safe(n)}-{os.urandom(4).hex()}" for n in names])
     index = {f.key: i for i, f in enumerate(futures)}
     out: list = [None] * len(futures)
-    for future in as_completed(futures):
-        i = index[future.key]
+    pending, alone_since = set(futures), None
+    while pending:
         try:
-            out[i] = future.result()
-        except Exception as exc:
-            for f in futures:
-                f.cancel()
-            raise RuntimeError(f"run {names[i]} failed on executor {spec}: {type(exc).__name__}: {exc}") from exc
-        if on_done:
-            on_done(names[i])
+            done, pending = wait(pending, timeout=2, return_when="FIRST_COMPLETED")
+        except TimeoutError:  # none finished within the timeout (Dask raises rather than return nothing done)
+            done = set()
+        for future in sorted(done, key=lambda f: index[f.key]):
+            i = index[future.key]
+            try:
+                out[i] = future.result()
+            except Exception as exc:
+                for f in futures:
+                    f.cancel()
+                raise RuntimeError(f"run {names[i]} failed on executor {spec}: {type(exc).__name__}: {exc}") from exc
+            if on_done:
+                on_done(names[i])
+        if pending and not c.scheduler_info().get("workers"):  # every worker gone: Dask would wait for new ones
+            alone_since = alone_since or time.monotonic()
+            if time.monotonic() - alone_since > WORKER_WAIT_S:
+                for f in futures:
+                    f.cancel()
+                left = sorted(names[index[f.key]] for f in pending)
+                raise ExecutorError(f"executor {spec}: no worker for {WORKER_WAIT_S} s with {len(left)} run(s) not "
+                                    f"done ({', '.join(left[:3])}{', ...' if len(left) > 3 else ''}); start workers "
+                                    "or use EMNIST_EXECUTOR=local")
+        else:
+            alone_since = None
     return out
 
 

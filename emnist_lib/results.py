@@ -106,19 +106,27 @@ def hardware() -> dict:
             "isa": instruction_set(flags), "onednn": onednn_setting()}
 
 
+def here() -> dict:
+    """This process's machine as a record states it: :func:`hardware` and the threads each run is pinned to."""
+    return {**hardware(), "threads": threads_per_run() or "default"}
+
+
 def make_record(name: str, *, notebook: str, data: dict, config: dict, seed: int, metrics: dict,
                 history: dict | None = None, wall_time_s: float | None = None,
                 images_per_s: float | None = None, extra: dict | None = None, group: str | None = None,
-                variant: str | None = None, budget: dict | None = None, convergence: dict | None = None) -> dict:
+                variant: str | None = None, budget: dict | None = None, convergence: dict | None = None,
+                machine: dict | None = None, engine: dict | None = None) -> dict:
     """Assemble a record; ``data`` is a dataset's provenance (``Dataset.provenance``).
 
     ``group``/``variant`` place a run in a comparison (one record per seed of a variant);
-    ``budget`` and ``convergence`` come from :class:`~emnist_lib.training.TrainResult`."""
+    ``budget`` and ``convergence`` come from :class:`~emnist_lib.training.TrainResult`, and so do ``machine``,
+    the machine the run trained on (a cluster worker's, not this process's; this process's when None), and
+    ``engine``, its precision policy and XLA setting when not the CPU default (recorded under ``hardware.engine``)."""
     rec = {
         "name": name, "notebook": notebook, "data": data, "synthetic": data.get("source") == "synthetic",
         "config": config, "seed": seed, "metrics": metrics, "history": history or {},
         "wall_time_s": wall_time_s, "images_per_s": images_per_s, "versions": versions(),
-        "hardware": {**hardware(), "threads": threads_per_run() or "default"}, "extra": extra or {},
+        "hardware": {**(machine or here()), **({"engine": engine} if engine else {})}, "extra": extra or {},
     }
     for key, value in (("group", group), ("variant", variant), ("budget", budget), ("convergence", convergence)):
         if value is not None:

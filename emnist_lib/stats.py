@@ -402,15 +402,20 @@ def recipe_interval(per_seed: Sequence[np.ndarray], shared_images: bool, confide
             "sd": est.se, "df": est.df, "n": n, "method": f"{est.method}, logit scale"}
 
 
-def min_detectable(se: float, family_size: int = 1, power: float = POWER, df: int | None = None) -> float:
+def min_detectable(se: float, family_size: int = 1, power: float = POWER, df: float | None = None) -> float:
     """The smallest true difference a two-sided test at ALPHA/``family_size`` detects with ``power``, for
-    an estimate with standard error ``se``: on a Student t with ``df`` degrees of freedom (the t-based
-    comparisons here), or the normal approximation when ``df`` is None."""
-    if df is not None:
-        return float((_t_quantile(1 - ALPHA / (2 * family_size), df) + _t_quantile(power, df)) * se)
-    from scipy.stats import norm
+    an estimate with standard error ``se``: the inverse of :func:`power_at` (the noncentral t on ``df`` degrees of
+    freedom, or the normal when ``df`` is None), so a comparison's detectable difference and its power agree. (The
+    shortcut (t quantile + t quantile) x se understates it on few degrees of freedom: 4.7 instead of 5.1 points on
+    2 df.)"""
+    from scipy.optimize import brentq
 
-    return float((norm.ppf(1 - ALPHA / (2 * family_size)) + norm.ppf(power)) * se)
+    if se <= 0:
+        return 0.0
+    top = 2 * se
+    while power_at(top, se, family_size, df) < power:
+        top *= 2
+    return float(brentq(lambda d: power_at(d, se, family_size, df) - power, 0.0, top, xtol=1e-12 * max(se, 1e-12)))
 
 
 def power_at(diff: float, se: float, family_size: int = 1, df: float | None = None) -> float:

@@ -55,6 +55,7 @@ class Study:
             extra={**({"params": result.params, "best_epoch": result.best_epoch, "cache_hit": result.cache_hit}
                       if result else {}), **(extra or {})},
             group=group, variant=variant, budget=result.budget if result else None,
+            machine=getattr(result, "hardware", None), engine=getattr(result, "engine", None),
             convergence=convergence or (result.convergence if result else None))
         return results.write_record(self.results, rec)
 
@@ -209,6 +210,7 @@ class Fitted:
 
     model: object
     convergence: Convergence
+    hardware: dict | None = None  # the machine that applied it (set where it ran, as for a training run)
 
 
 @dataclass
@@ -330,10 +332,12 @@ def _execute(fit, score, portable: bool, task) -> list[tuple]:
     it back from the model cache)."""
     from dataclasses import replace
 
+    from .results import here
+
     seed, recipes = task
     out = []
     for recipe in recipes:
-        result = fit(recipe, seed)
+        result = replace(fit(recipe, seed), hardware=here())  # the machine it ran on, not the notebook's
         metrics = score(result, recipe, seed)
         out.append((replace(result, model=None) if portable else result, metrics))
     return out

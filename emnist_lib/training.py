@@ -50,6 +50,10 @@ class TrainResult:
     convergence: Convergence | None = None
     val_correct: np.ndarray | None = None  # which validation images the kept (best-epoch) weights get right
     val_correct_last: np.ndarray | None = None  # and the last epoch's: scores no epoch was selected on
+    # the precision policy and XLA setting it trained under, when not the CPU default (float32, XLA off): part of
+    # its cache key and of its record, so a GPU's mixed precision never changes a result silently
+    engine: dict | None = None
+    hardware: dict | None = None  # the machine that ran it (set where it ran: a worker's own, on a cluster)
 
 
 # --------------------------------------------------------------------------- environment
@@ -105,6 +109,14 @@ def _own_keras_rng(seed: int) -> None:
 
 def has_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
+
+
+def engine_settings() -> dict | None:
+    """The precision policy and XLA setting :func:`train` uses here, when they differ from the CPU default (float32,
+    XLA off); None on a CPU, so every CPU run's cache key and record are what they were before this was recorded."""
+    d = accelerator_defaults()
+    engine = {"policy": d["policy"], "jit_compile": d["jit_compile"]}
+    return None if engine == {"policy": "float32", "jit_compile": False} else engine
 
 
 def accelerator_defaults() -> dict:
@@ -483,8 +495,9 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     name = model if isinstance(model, str) else model.name
     # "cached": the format of what is cached with a model (2: its per-epoch validation correctness too), so a model
     # cached without what the convergence test needs is never reused.
+    engine = engine_settings()
     key = cache_key(name, model_kwargs, cfg, fingerprint(x, y, *(validation or ())),
-                    {"num_classes": num_classes, "cached": CACHE_FORMAT})
+                    {"num_classes": num_classes, "cached": CACHE_FORMAT, **({"engine": engine} if engine else {})})
     folder = config.model_cache_dir() / key
     budget = run_budget(len(y), cfg)
 
@@ -503,7 +516,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
                            meta["config"], key, cache_hit=True, params=built.count_params(), budget=budget,
                            convergence=verdict(meta["history"], correct),
                            val_correct=correct[meta["best_epoch"] - 1] if correct else None,
-                           val_correct_last=correct[-1] if correct else None)
+                           val_correct_last=correct[-1] if correct else None, engine=engine)
     with precision_policy(accelerator_defaults()["policy"]):
         built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
         history, best_epoch, wall, images_per_s, correct = _fit(built, x, y, validation, cfg,
@@ -511,7 +524,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     result = TrainResult(built, history, best_epoch, wall, images_per_s, cfg.to_dict(), key,
                          params=built.count_params(), budget=budget, convergence=verdict(history, correct),
                          val_correct=correct[best_epoch - 1] if correct else None,
-                         val_correct_last=correct[-1] if correct else None)
+                         val_correct_last=correct[-1] if correct else None, engine=engine)
     if cacheable:
         _store(folder, built, {"history": history, "best_epoch": best_epoch, "wall_time_s": wall,
                                "images_per_s": images_per_s, "config": cfg.to_dict(), "model": name,

@@ -386,3 +386,53 @@ def test_the_abstract_says_when_a_longer_budget_changes_a_sections_ranking():
     assert "ranking changes" not in sec.summary()
     sec.budget_checks.append(BudgetCheck(2, [0], {"A": 0.6, "B": 0.7}, {"A": 0.75, "B": 0.7}, [("A", "B")]))
     assert sec.summary().endswith("[At 2x the budget (one seed) the ranking changes (A and B swap); see the section.]")
+
+
+def test_a_swap_at_the_longer_budget_says_whether_it_is_more_than_the_images_noise():
+    """The review's finding: "fine_tuned and frozen swap" on 5 differing images of 254 (p = 1.0) read as a change of
+    ranking. One seed's swap carries McNemar on the longer runs' own images, and the wording follows its verdict."""
+    import numpy as np
+
+    from emnist_lib import stats
+    from emnist_lib.analysis import BudgetCheck
+    from emnist_lib.conclusions import SHARED, Section
+
+    same = np.ones(254, bool)
+    few = same.copy()
+    few[:3] = False
+    noise = stats.mcnemar_test(same, few, "A", "B")  # 3 discordant images: p = 0.25
+    many = np.r_[np.ones(4000, bool), np.zeros(700, bool)]
+    other = many.copy()
+    other[:300] = False  # A right on 300 images B gets wrong, B on none
+    real = stats.mcnemar_test(many, other, "A", "B")
+    assert not noise.significant and real.significant
+    for test, words in ((noise, "within the images' noise"), (real, "beyond the images' noise")):
+        check = BudgetCheck(2, [0], {"A": 0.6, "B": 0.7}, {"A": 0.75, "B": 0.7}, [("A", "B")], {("A", "B"): test})
+        text = str(SHARED.finding("budget_check", check=check, what="the pair"))
+        assert "A and B swap, A ahead at 2x by" in text and words in text, text
+        assert f"{test.n:,} test images" in text and ("p = 0.25" in text) == (test is noise)
+    sec = Section("07_x", "T", "Q", conclusions=["A is worse than B (-5.0 points, 95% CI [-10.0, -0.2])."])
+    sec.budget_checks.append(BudgetCheck(2, [0], {"A": 0.6, "B": 0.7}, {"A": 0.75, "B": 0.7}, [("A", "B")],
+                                         {("A", "B"): noise}))
+    assert sec.summary().endswith("the ranking changes (A and B swap within the images' noise); see the section.]")
+
+
+def test_the_budget_check_tests_one_seeds_swap_on_the_longer_runs_images(tmp_path):
+    """analysis.budget_check pairs the two longer runs' per-image correctness (the leader first)."""
+    import numpy as np
+
+    from emnist_lib import analysis
+    from emnist_lib.results import read_records
+    from records_factory import seeded
+
+    n, rng = 400, np.random.default_rng(0)
+    base_a, base_b = rng.random(n) < 0.60, rng.random(n) < 0.70
+    long_a, long_b = base_b.copy(), base_b.copy()
+    long_b[:40] = False  # at 2x A leads B on 40 images
+    for group, a, b in (("g", base_a, base_b), ("g_budget2x", long_a, long_b)):
+        seeded(tmp_path, "03_cnn_depth", group, "A", 0, 0.6, rng, n_test=n, correct=a)
+        seeded(tmp_path, "03_cnn_depth", group, "B", 0, 0.6, rng, n_test=n, correct=b)
+    check = analysis.budget_check(read_records(tmp_path / "results"), "03_cnn_depth", "g", "test_accuracy")
+    assert check.swaps == [("A", "B")]
+    test = check.swap_tests[("A", "B")]
+    assert test.a == "A" and test.diff > 0 and test.significant and check.detectable(("A", "B"))

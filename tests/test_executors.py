@@ -185,3 +185,69 @@ def test_the_runner_gives_the_kernels_one_local_cluster_and_restores_the_environ
         with Client(address, timeout="10s") as c:
             assert len(c.scheduler_info()["workers"]) == 1
     assert "EMNIST_EXECUTOR" not in os.environ and "EMNIST_THREADS" not in os.environ
+
+
+# --------------------------------------------------------------------------- a scheduler without workers
+@pytest.fixture
+def lone_scheduler(tmp_path):
+    """A Dask scheduler on 127.0.0.1 and one single-threaded worker without a nanny (killing it leaves none);
+    yields ``(address, start_worker)``: the worker starts only when asked."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = _env(tmp_path, "lone", address)
+    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--dashboard-address", "127.0.0.1:0"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)]
+
+    def start_worker():
+        procs.append(subprocess.Popen([DASK, "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                                       "--no-nanny", "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        return procs[-1]
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the scheduler listens
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.2)
+    try:
+        yield address, start_worker
+    finally:
+        executors.close_all()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_workers_is_a_clear_error_within_seconds(lone_scheduler, monkeypatch):
+    address, _ = lone_scheduler
+    monkeypatch.setattr(executors, "WORKER_WAIT_S", 3)
+    start = time.monotonic()
+    with pytest.raises(executors.ExecutorError, match=f"{address} has no worker after 3 s; start workers"):
+        executors.client(executors.parse(address))
+    assert time.monotonic() - start < 30
+
+
+@pytest.mark.slow
+def test_runs_whose_workers_all_died_are_a_clear_error_naming_them(lone_scheduler, monkeypatch):
+    """Every worker killed mid-run: Dask would wait for new ones without end; the executor names the runs not done
+    once no worker has been seen for WORKER_WAIT_S."""
+    import threading
+
+    address, start_worker = lone_scheduler
+    monkeypatch.setattr(executors, "WORKER_WAIT_S", 3)
+    worker = start_worker()
+    spec = executors.parse(address)
+    executors.client(spec)  # waits for the worker
+    killer = threading.Timer(3.0, lambda: os.kill(worker.pid, signal.SIGKILL))
+    killer.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(executors.ExecutorError, match=r"no worker for 3 s with 2 run\(s\) not done \(a, b\)"):
+            executors.run_tasks(time.sleep, [60, 60], ["a", "b"], spec)
+    finally:
+        killer.cancel()
+    assert time.monotonic() - start < 40

@@ -189,3 +189,30 @@ def test_the_audit_finds_a_wrong_seed_plan(study):
     weak = next(c for s in sections for c in s.comparisons if c.seeds_max and c.kind in ("anova_t", "seeds_t"))
     weak.seeds_needed = (weak.seeds_needed or weak.seeds_max) - 1
     assert any("seeds but recomputes to" in p for p in claims_audit.comparisons(sections, records))
+
+
+def test_the_audit_finds_a_detectable_difference_that_disagrees_with_the_power(study):
+    """The review's finding: a McNemar or cross-validated comparison's "detects a difference of X points with 80%
+    power" from the shortcut (quantile + quantile) x SE while its power came from the exact distribution."""
+    from scipy import stats as sps
+
+    from emnist_lib.stats import ALPHA
+
+    out, records = study
+    sections = chapters.all_sections(records)
+    c = next(c for s in sections for c in s.comparisons if c.kind == "mcnemar_exact" and c.se)
+    m = int(c.correction.split()[-1]) if c.correction else 1
+    assert claims_audit.comparisons(sections, records) == []
+    c.mde = float((sps.t.isf(ALPHA / (2 * m), 2) + sps.t.ppf(0.8, 2)) * c.se)  # the shortcut, on 2 df
+    assert any("smallest detectable difference" in p for p in claims_audit.comparisons(sections, records))
+
+
+def test_the_detectable_difference_is_where_the_power_reaches_80_percent():
+    """stats.min_detectable inverts stats.power_at, on few degrees of freedom too (where the shortcut
+    (t quantile + t quantile) x SE had 73.5% power at its '4.7 points' on 2 df)."""
+    from emnist_lib import stats
+
+    for se, m, df in [(0.01, 2, 2), (0.01, 1, 4), (0.004, 3, None), (0.02, 1, 1)]:
+        mde = stats.min_detectable(se, m, df=df)
+        assert abs(stats.power_at(mde, se, m, df) - 0.8) < 1e-6, (se, m, df)
+    assert stats.min_detectable(0.0) == 0.0

@@ -127,6 +127,13 @@ def findings(records: list[Record]) -> Section:
                                         helped=[variant(t) for c, t in zip(recover, trained) if c.direction > 0],
                                         same=[variant(t) for c, t in zip(recover, trained) if c.direction == 0],
                                         marked=any(c.no_plateau for c in recover))]
+        low_power = [c for c in drops + recover if c.power is not None and c.power < stats.POWER and c.significant]
+        if low_power:  # the 2-point power of gaps many times that size: why it is low, and what it does not mean
+            sec.conclusions.append(WORDING.finding(
+                "power_of_large_gaps", n=len(low_power), of=len(drops + recover),
+                smallest=min(abs(c.diff) for c in low_power), largest=max(abs(c.diff) for c in low_power),
+                power_low=min(c.power for c in low_power), power_high=max(c.power for c in low_power),
+                mde_low=min(c.mde for c in low_power if c.mde), mde_high=max(c.mde for c in low_power if c.mde)))
     chance = float(runs[0].convergence.chance)
     near = _near_chance(by_variant, levels, chance)
     if near:
