@@ -88,12 +88,12 @@ def test_a_card_that_does_not_match_its_model_is_refused(study_model, tmp_path):
         Predictor(model)
 
 
-def test_the_default_model_is_the_newest_report_full_before_quick(monkeypatch, tmp_path):
+def test_the_default_model_is_the_largest_scale_report_full_then_emnist_then_quick(monkeypatch, tmp_path):
     monkeypatch.delenv("EMNIST_OUTPUT_DIR", raising=False)
     monkeypatch.setattr(config, "REPORT_DIR", tmp_path)
     with pytest.raises(cards.ModelCardError, match="Run 'make report'"):
         cards.resolve_model(None)
-    for profile in ("quick", "full"):
+    for profile in ("quick", "emnist", "full"):
         (tmp_path / profile / "models").mkdir(parents=True)
         (tmp_path / profile / "models" / "final_cnn.keras").write_bytes(b"x")
         assert cards.resolve_model(None) == tmp_path / profile / "models" / "final_cnn.keras"

@@ -18,18 +18,18 @@ from records_factory import whole_study
 from emnist_lib import chapters, config
 from emnist_lib.results import read_records
 
-REPORT = config.REPORT_DIR / "quick" / "report.md"
+REPORTS = [config.REPORT_DIR / p / "report.md" for p in ("quick", "emnist")]
 NUM = r"[+-]?\d+(?:\.\d+)?"
 CI = re.compile(rf"points, (?:95% CI )?\[({NUM}), ({NUM})\]")  # the abstract defines "95%" once, the sections each time
 
 
-def _bullets() -> list[str]:
-    return [line[2:] for line in REPORT.read_text().splitlines() if line.startswith("- ")]
+def _bullets(report) -> list[str]:
+    return [line[2:] for line in report.read_text().splitlines() if line.startswith("- ")]
 
 
-def _section_bullets() -> list[str]:
+def _section_bullets(report) -> list[str]:
     """The bullets after the abstract, where every finding is worded in full (test, p-value, power)."""
-    text = REPORT.read_text()
+    text = report.read_text()
     return [line[2:] for line in text[text.index("## Methods"):].splitlines() if line.startswith("- ")]
 
 
@@ -58,11 +58,16 @@ def _top_level_items(text: str) -> list[str]:
     return items + [text[start:]]
 
 
+@pytest.fixture(scope="module", params=REPORTS, ids=lambda p: p.parent.name)
+def report(request):
+    if not request.param.exists():
+        pytest.skip(f"no committed {request.param.parent.name} report")
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def claims():
-    if not REPORT.exists():
-        pytest.skip("no committed quick report")
-    found = [c for b in _bullets() for c in _claims(b)]
+def claims(report):
+    found = [c for b in _bullets(report) for c in _claims(b)]
     assert len(found) >= 20, "the committed report should make its comparisons in words"
     return found
 
@@ -84,18 +89,16 @@ def test_better_and_worse_exactly_when_the_interval_excludes_zero(claims):
             assert low <= 0 <= high, text
 
 
-def test_every_no_detectable_difference_states_the_difference_it_would_detect(claims):
-    in_full = [c for b in _section_bullets() for c in _claims(b)]
+def test_every_no_detectable_difference_states_the_difference_it_would_detect(report):
+    in_full = [c for b in _section_bullets(report) for c in _claims(b)]
     assert any(kind == "none" for kind, _ in in_full)
     for kind, text in in_full:
         if kind == "none":
             assert "with 80% power" in text, text
 
 
-def test_no_interval_outside_zero_and_one_hundred_percent():
-    if not REPORT.exists():
-        pytest.skip("no committed quick report")
-    for low, high in re.findall(rf"\d+\.\d+% \[({NUM}), ({NUM})\]", REPORT.read_text()):
+def test_no_interval_outside_zero_and_one_hundred_percent(report):
+    for low, high in re.findall(rf"\d+\.\d+% \[({NUM}), ({NUM})\]", report.read_text()):
         assert 0 <= float(low) <= float(high) <= 100, (low, high)
 
 
