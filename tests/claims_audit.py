@@ -10,7 +10,9 @@ What a skeptical statistician does with a report and its records, as code:
    TOST interval; whether the runs shared their images is decided from the records, not from the comparison;
 3. check each verdict against its p-value (detectable exactly when the adjusted p is below alpha) and each
    "over m" against the size of the family it is adjusted within;
-4. read the tables: every "mean [low, high]" cell ordered and inside 0-100%.
+4. recompute every recipe's accuracy interval (its mean over seeds with the 95% interval the tables, the headlines
+   and the anchors print) from the per-image records: ANOVA parts, quantiles and logit scale written again here;
+5. read the tables: every "mean [low, high]" cell ordered and inside 0-100%.
 
 The package supplies only the reading of records (``results.read_records``, the per-image vectors) and the
 sections whose claims are audited. Each check returns a list of problems (empty: it holds).
@@ -298,6 +300,51 @@ def comparisons(sections, records) -> list[str]:
                     continue
                 if not math.isclose(got, want, rel_tol=1e-4, abs_tol=1e-6):
                     problems.append(f"{where}: {key} is {got:.6g} but recomputes to {want:.6g}")
+    return problems
+
+
+def recipe_intervals(records, metric: str = "test_accuracy") -> list[str]:
+    """Every recipe's (notebook, group, variant) mean ``metric`` over its seeds and its 95% interval, as the package
+    computes it for the report (``analysis.interval``), against a recomputation: with the images shared, the seed
+    part max(MS_seed, MS_resid)/(k n) on k - 1 df and the image part max(MS_image - MS_resid, 0)/(k n); each seed on
+    images of its own, the variance of the seed means over k; the half-width sqrt(t^2 seed + z^2 image), applied on
+    the logit scale; one seed, the Wilson interval."""
+    from collections import defaultdict
+
+    from emnist_lib import analysis
+
+    keys = analysis.scored_by(metric)
+    groups = defaultdict(list)
+    for r in records:
+        if r.group and r.variant and keys and keys[0] in r.metrics:
+            groups[(r.notebook, r.group, r.variant)].append(r)
+    problems = []
+    for (notebook, group, variant), runs in sorted(groups.items()):
+        runs = sorted(runs, key=lambda r: r.seed)
+        d = _vectors([id(r) for r in runs], metric, {id(r): r for r in runs})
+        mean, k = float(np.mean([x.mean() for x in d])), len(d)
+        if k == 1:
+            n, hits = d[0].size, d[0].sum()
+            z = sps.norm.isf(ALPHA / 2)
+            centre = (hits + z * z / 2) / (n + z * z)
+            half = z * math.sqrt(hits * (n - hits) / n + z * z / 4) / (n + z * z)
+            low, high = centre - half, centre + half
+        else:
+            if _shared(runs, metric):
+                seed_part, image_part = _anova_parts(d)
+            else:
+                seed_part, image_part = float(np.var([x.mean() for x in d], ddof=1) / k), 0.0
+            half = math.sqrt(sps.t.isf(ALPHA / 2, k - 1) ** 2 * seed_part + sps.norm.isf(ALPHA / 2) ** 2 * image_part)
+            if not 0 < mean < 1 or half == 0:
+                low = high = mean
+            else:
+                logit, h = math.log(mean / (1 - mean)), half / (mean * (1 - mean))
+                low, high = 1 / (1 + math.exp(-(logit - h))), 1 / (1 + math.exp(-(logit + h)))
+        got = analysis.interval(runs, metric)
+        for name, want in (("mean", mean), ("low", low), ("high", high)):
+            if not math.isclose(got[name], want, rel_tol=1e-6, abs_tol=1e-9):
+                problems.append(f"{notebook} {group} {variant}: {metric} {name} is {got[name]:.6g} but recomputes to "
+                                f"{want:.6g} ({k} seed(s))")
     return problems
 
 

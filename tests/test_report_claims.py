@@ -117,6 +117,7 @@ def test_every_comparison_of_the_committed_report_recomputes_from_its_records(pr
     sections = chapters.all_sections(records)
     assert sum(len(s.comparisons) for s in sections) >= 20
     assert claims_audit.comparisons(sections, records) == []
+    assert claims_audit.recipe_intervals(records) == []
     assert claims_audit.tables((config.REPORT_DIR / profile / "report.md").read_text()) == []
 
 
@@ -139,6 +140,7 @@ def test_the_audit_passes_a_sound_report(study):
     assert {"anova_t", "mcnemar_exact", "seeds_t"} <= kinds
     assert claims_audit.rerender(out, "quick") == []
     assert claims_audit.comparisons(sections, records) == []
+    assert claims_audit.recipe_intervals(records) == []
     assert claims_audit.tables((out / "report.md").read_text()) == []
 
 
@@ -155,6 +157,8 @@ def test_the_audit_finds_a_halved_standard_error(study, monkeypatch):
     monkeypatch.setattr(stats, "seeds_images_se", halved)
     problems = claims_audit.comparisons(chapters.all_sections(records), records)
     assert any("recomputes to" in p and ("low" in p or "high" in p) for p in problems), problems
+    intervals = claims_audit.recipe_intervals(records)  # and every recipe's accuracy interval, anchors included
+    assert intervals and all("recomputes to" in p for p in intervals), intervals
 
 
 def test_the_audit_finds_a_false_adjustment_label_and_a_verdict_against_its_p(study):
