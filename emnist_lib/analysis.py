@@ -412,3 +412,18 @@ def accuracy_with_interval(run: Record, metric: str = "test_accuracy", n_key: st
     n = int(run.metric(n_key))
     low, high = stats.proportion_ci(round(acc * n), n)
     return f"{100 * acc:.2f}% [{100 * low:.2f}, {100 * high:.2f}]"
+
+
+def distinct_runs(records: list[Record]) -> list[Record]:
+    """One record per training run: a run that several sweeps share (their common reference) is recorded under each
+    sweep's name with the same notebook, config, seed and data; counted once."""
+    import json
+
+    seen, out = set(), []
+    for r in records:
+        key = (r.notebook, json.dumps(r.config, sort_keys=True, default=str), r.seed, r.data.split, r.data.source,
+               r.data.n_train, r.data.n_test)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out

@@ -223,7 +223,7 @@ def seed_line(runs: list[Record]) -> list[Finding]:
 
 
 def convergence_line(runs: list[Record]) -> list[Finding]:
-    trained = [r for r in runs if r.convergence and r.status != Status.NOT_TRAINED]
+    trained = analysis.distinct_runs([r for r in runs if r.convergence and r.status != Status.NOT_TRAINED])
     if not trained:
         return []
     counts = {s.value: sum(r.status == s for r in trained) for s in (Status.PLATEAU, Status.IMPROVING,

@@ -53,7 +53,7 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
     sections = chapters.all_sections(records)
     timings_path = out / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    trained = _distinct([r for r in records if r.convergence and r.status != Status.NOT_TRAINED])
+    trained = analysis.distinct_runs([r for r in records if r.convergence and r.status != Status.NOT_TRAINED])
     in_abstract = {c.notebook for c in chapters.CHAPTERS if c.in_abstract}
     headline_sizes = sorted({n for s in sections if s.notebook in in_abstract
                              for split, ns in s.per_class.items() if split in ("balanced", "letters") for n in ns})
@@ -72,19 +72,6 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
         longer=_longer_runs(trained),
         budget_checks=_budget_checks(sections), tested=_tested_sections(records))
     return re.sub(r"\n{3,}", "\n\n", text), sections
-
-
-def _distinct(records: list) -> list:
-    """One record per training run: a run that several sweeps share (their common reference) is recorded under each
-    sweep's name with the same notebook, config, seed and data; counted once."""
-    seen, out = set(), []
-    for r in records:
-        key = (r.notebook, json.dumps(r.config, sort_keys=True, default=str), r.seed, r.data.split, r.data.source,
-               r.data.n_train, r.data.n_test)
-        if key not in seen:
-            seen.add(key)
-            out.append(r)
-    return out
 
 
 def _longer_runs(trained) -> dict:

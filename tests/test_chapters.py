@@ -436,3 +436,21 @@ def test_the_budget_check_tests_one_seeds_swap_on_the_longer_runs_images(tmp_pat
     assert check.swaps == [("A", "B")]
     test = check.swap_tests[("A", "B")]
     assert test.a == "A" and test.diff > 0 and test.significant and check.detectable(("A", "B"))
+
+
+def test_a_run_that_several_sweeps_share_is_counted_once_in_the_plateau_line(tmp_path):
+    """The review's finding: chapter 02's "of 54 trained runs" counted its shared references (relu = adam =
+    baseline) once per sweep; 45 runs were trained."""
+    import numpy as np
+
+    from emnist_lib.conclusions import convergence_line
+    from emnist_lib.results import read_records
+    from records_factory import seeded
+
+    rng = np.random.default_rng(0)
+    for group in ("activation", "optimizer"):  # the same reference run, recorded under two sweeps
+        seeded(tmp_path, "02_dnn_learning_rules", group, "reference", 0, 0.7, rng)
+    seeded(tmp_path, "02_dnn_learning_rules", "activation", "tanh", 0, 0.7, rng, model_kwargs={"activation": "tanh"})
+    records = read_records(tmp_path / "results")
+    assert len(records) == 3
+    assert "of 2 distinct trained runs" in str(convergence_line(records)[0])
