@@ -237,7 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--profile", default="quick", choices=config.PROFILES)
     report.add_argument("--notebooks", nargs="*", default=None, help="only these notebooks (e.g. 00 01)")
     report.add_argument("--verbose", action="store_true", help="one progress line per cell")
-    report.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell")
+    report.add_argument("--cell-timeout", type=int, default=None,
+                        help="seconds a cell may run (a hang guard; default 1800 for smoke and quick and dry runs, "
+                             "6 hours for emnist and full)")
     report.add_argument("--dry-run", action="store_true",
                         help="every notebook's code path with the profile's settings at a tiny size, into "
                              "build/dry-run-<profile> (a code check, not results)")

@@ -272,8 +272,27 @@ def quiet_output(log: Path, verbose: bool):
             os.close(saved)
 
 
+# Seconds a notebook cell may run before it is stopped, per profile: a guard against a hang, not a budget. The
+# preview's cells take minutes; an EMNIST-scale cell trains a whole comparison (up to about 25 minutes alone on two
+# cores, longer while another notebook shares the workers: chapter 05 passed 30 minutes so with --jobs 2). A dead
+# cluster is caught by the executor itself (executors.WORKER_WAIT_S), so the long profiles' guard is generous.
+CELL_TIMEOUT_S = {"smoke": 1800, "quick": 1800}
+LONG_CELL_TIMEOUT_S = 6 * 3600
+
+
+def cell_timeout(profile: str, given: int | None = None, dry_run: bool = False) -> int:
+    """The per-cell timeout: ``given`` (``--cell-timeout``), else :data:`CELL_TIMEOUT_S` for the short profiles
+    and dry runs, else :data:`LONG_CELL_TIMEOUT_S`."""
+    if given is not None:
+        if given < 1:
+            raise ValueError(f"--cell-timeout {given}: give a number of seconds, 1 or more")
+        return given
+    return CELL_TIMEOUT_S["quick"] if dry_run else CELL_TIMEOUT_S.get(profile, LONG_CELL_TIMEOUT_S)
+
+
 def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool = False,
-                timeout: int = 1800, dry_run: bool = False, executor: str | None = None, jobs: int | None = None) -> int:
+                timeout: int | None = None, dry_run: bool = False, executor: str | None = None,
+                jobs: int | None = None) -> int:
     """Execute the notebooks of ``profile`` in order and build the report. Returns an exit code.
 
     ``dry_run`` runs every notebook's code path with the profile's settings at a tiny size
@@ -287,6 +306,7 @@ def run_profile(profile: str, notebooks: list[str] | None = None, verbose: bool 
     executors.parse(executor or os.environ.get("EMNIST_EXECUTOR") or executors.STUDY_DEFAULT)  # a bad name: now
     if jobs is not None and jobs < 1:
         raise ValueError(f"--jobs {jobs}: run 1 or more notebooks at a time")
+    timeout = cell_timeout(profile, timeout, dry_run)
     out = config.BUILD_DIR / f"dry-run-{profile}" if dry_run and not os.environ.get("EMNIST_OUTPUT_DIR") else \
         config.output_dir(profile)
     log = out / LOG_NAME

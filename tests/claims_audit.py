@@ -286,8 +286,8 @@ def comparisons(sections, records) -> list[str]:
                             problems.append(f"{where}: would need {c.seeds_needed} seeds but recomputes to {planned}")
                 else:
                     want = _power(stats_detect(), ref["se"], m, ref.get("df"))
-                    mde = optimize.brentq(lambda d: _power(d, ref["se"], m, ref.get("df")) - 0.8, 0.0,
-                                          100 * ref["se"])
+                    mde = optimize.brentq(lambda d, se=ref["se"], m=m, df=ref.get("df"): _power(d, se, m, df) - 0.8,
+                                          0.0, 100 * ref["se"])
                     if c.mde is None or not math.isclose(c.mde, mde, rel_tol=1e-4):
                         problems.append(f"{where}: smallest detectable difference {c.mde} but recomputes to {mde:.6g}")
                 if not math.isclose(c.power, want, rel_tol=1e-3, abs_tol=1e-4):

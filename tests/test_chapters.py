@@ -420,10 +420,10 @@ def test_a_swap_at_the_longer_budget_says_whether_it_is_more_than_the_images_noi
 def test_the_budget_check_tests_one_seeds_swap_on_the_longer_runs_images(tmp_path):
     """analysis.budget_check pairs the two longer runs' per-image correctness (the leader first)."""
     import numpy as np
+    from records_factory import seeded
 
     from emnist_lib import analysis
     from emnist_lib.results import read_records
-    from records_factory import seeded
 
     n, rng = 400, np.random.default_rng(0)
     base_a, base_b = rng.random(n) < 0.60, rng.random(n) < 0.70
@@ -442,10 +442,10 @@ def test_a_run_that_several_sweeps_share_is_counted_once_in_the_plateau_line(tmp
     """The review's finding: chapter 02's "of 54 trained runs" counted its shared references (relu = adam =
     baseline) once per sweep; 45 runs were trained."""
     import numpy as np
+    from records_factory import seeded
 
     from emnist_lib.conclusions import convergence_line
     from emnist_lib.results import read_records
-    from records_factory import seeded
 
     rng = np.random.default_rng(0)
     for group in ("activation", "optimizer"):  # the same reference run, recorded under two sweeps

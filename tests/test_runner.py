@@ -1,6 +1,7 @@
 """The papermill runner: a failing notebook is named with its cell and error, and its partial output kept."""
 
 import nbformat
+import pytest
 
 from emnist_lib import config
 from emnist_lib.runner import run_profile
@@ -258,3 +259,16 @@ def test_a_job_count_below_one_is_refused_before_anything_runs(monkeypatch):
 
     with pytest.raises(ValueError, match="--jobs 0: run 1 or more notebooks"):
         run_profile("smoke", jobs=0)
+
+
+def test_the_cell_timeout_is_a_hang_guard_sized_to_the_profile():
+    """An EMNIST-scale cell trains a whole comparison: with --jobs 2, chapter 05's ran past the former 30-minute
+    limit and was stopped mid-study. The long profiles' guard is hours; the preview's stays 30 minutes."""
+    from emnist_lib.runner import cell_timeout
+
+    assert cell_timeout("quick") == cell_timeout("smoke") == 1800
+    assert cell_timeout("emnist") >= 4 * 3600 and cell_timeout("full") >= 4 * 3600
+    assert cell_timeout("emnist", dry_run=True) == 1800
+    assert cell_timeout("emnist", 60) == 60
+    with pytest.raises(ValueError, match="--cell-timeout 0"):
+        cell_timeout("quick", 0)
