@@ -40,13 +40,46 @@ RECIPES = {
 PAIRS = (("cnn_bn", "cnn"), ("cnn", "mlp"), ("deep_cnn", "cnn"))
 
 
+def replan(path: Path | None) -> int:
+    """The stored pilot's seed plans, computed again from its variance components with today's
+    :func:`emnist_lib.stats.plan_from_components` (the power of the study's own interval): what the plans would have
+    said had the pilot run today. Training is not repeated; the file records the old plans beside the new."""
+    import datetime
+
+    from emnist_lib import stats
+
+    if path is None or not path.exists():
+        print(f"--replan needs the stored pilot: --json {path} does not exist")
+        return 2
+    out = json.loads(path.read_text())
+    n = out["n_test"]
+    for pair in out["pairs"]:
+        plans = {m: stats.plan_from_components(pair["components"], n, family_size=m) for m in range(1, 7)}
+        pair["before_replan"] = {k: pair[k] for k in ("seeds_for_2_points", "power_at_plan")}
+        pair["seeds_for_2_points"] = {str(m): p.seeds for m, p in plans.items()}
+        pair["power_at_plan"] = {str(m): p.power for m, p in plans.items()}
+        print(f"{pair['a']} vs {pair['b']}: seeds for 2 points at family sizes 1-6: "
+              f"{list(pair['seeds_for_2_points'].values())} (before: {list(pair['before_replan']['seeds_for_2_points'].values())})")
+    out["replanned"] = {"date": datetime.date.today().isoformat(), "how": "stats.plan_from_components on the stored "
+                        "components: the power of the study's own interval (the pilot's plans predate it)"}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(out, indent=1, default=str))
+    tmp.replace(path)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--recipes", nargs="*", default=list(RECIPES))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--replan", action="store_true",
+                        help="plan the seeds again from the stored pilot in --json (its variance components) with "
+                             "today's power calculation, without training; rewrites the plans in that file")
     args = parser.parse_args()
+    if args.replan:
+        return replan(args.json)
 
     from emnist_lib import convergence, stats
     from emnist_lib.data import load_emnist, real_source

@@ -480,6 +480,15 @@ def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_
     ms_seed_upper = (k0 - 1) * max(ms_seed, ms_resid) / float(chi2.ppf(1 - POWER, k0 - 1))
     comp = {"seed": max((ms_seed_upper - ms_resid) / n0, 0.0), "image": max((ms_image - ms_resid) / k0, 0.0),
             "residual": ms_resid, "seed_estimate": max((ms_seed - ms_resid) / n0, 0.0)}
+    return plan_from_components(comp, n, family_size, target, power, max_seeds)
+
+
+def plan_from_components(comp: dict, n_images: int, family_size: int = 1, target: float = DETECT,
+                         power: float = POWER, max_seeds: int = 20) -> SeedPlan:
+    """:func:`plan_seeds` from a pilot's stored variance components (``seed`` at its 80% upper bound, ``image``,
+    ``residual``) for a design on ``n_images`` shared images: a stored pilot planned again with today's power
+    (``benchmarks/power_pilot.py --replan``) without training it again."""
+    n = n_images
     return _first_powered(lambda k: ((n * comp["seed"] + comp["residual"]) / (k * n), comp["image"] / n), target,
                           power, family_size, max_seeds, n, comp)
 

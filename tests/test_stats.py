@@ -401,3 +401,16 @@ def test_the_power_of_the_interval_test_is_the_noncentral_t_without_an_image_par
 def test_a_power_short_of_the_target_never_prints_as_the_target():
     # 0.7996 rounds to "80%", which beside "(80% would take 10 seeds)" reads as a contradiction; powers round down
     assert [stats.fmt_power(p) for p in (0.7996, 0.8, 0.05, 0.999, 1.0)] == ["79%", "80%", "5%", "99%", "100%"]
+
+
+def test_a_stored_pilot_plans_again_as_the_pilot_itself_would():
+    """benchmarks/power_pilot.py --replan: the plan from a pilot's stored components is the pilot's own plan."""
+    from emnist_lib import stats
+
+    rng = np.random.default_rng(3)
+    base = rng.random(2000) < 0.8
+    pilot = [base.astype(float) - (rng.random(2000) < 0.78 + 0.01 * s).astype(float) for s in range(3)]
+    for m in (1, 4):
+        direct = stats.plan_seeds(pilot, family_size=m)
+        again = stats.plan_from_components(direct.components, 2000, family_size=m)
+        assert (again.seeds, again.power) == (direct.seeds, direct.power)
