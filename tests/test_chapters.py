@@ -300,15 +300,15 @@ def test_the_readme_example_chapter_works_as_written(tmp_path):
     import re
 
     text = (config.REPO_ROOT / "README.md").read_text()
-    code = re.search(r"```python\n(# emnist_lib/chapters/c09_rotation.py.*?)```", text, re.S).group(1)
-    words = re.search(r"```jinja\n(\{# emnist_lib/templates/chapters/09_rotation.md.j2 #\}.*?)```", text, re.S).group(1)
-    path = tmp_path / "c09_rotation.py"
+    code = re.search(r"```python\n(# emnist_lib/chapters/c10_rotation.py.*?)```", text, re.S).group(1)
+    words = re.search(r"```jinja\n(\{# emnist_lib/templates/chapters/10_rotation.md.j2 #\}.*?)```", text, re.S).group(1)
+    path = tmp_path / "c10_rotation.py"
     path.write_text(code)
-    template = config.REPO_ROOT / "emnist_lib" / "templates" / "chapters" / "09_rotation.md.j2"
+    template = config.REPO_ROOT / "emnist_lib" / "templates" / "chapters" / "10_rotation.md.j2"
     assert not template.exists()
     template.write_text(words)  # where the README says it goes, for as long as the module loads
     try:
-        spec = importlib.util.spec_from_file_location("emnist_lib.chapters.c09_rotation", path)
+        spec = importlib.util.spec_from_file_location("emnist_lib.chapters.c10_rotation", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
