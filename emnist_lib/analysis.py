@@ -312,11 +312,6 @@ class BudgetCheck:
     def holds(self) -> bool:
         return not self.swaps
 
-    def detectable(self, pair: tuple[str, str]) -> bool:
-        """Whether the longer runs of ``pair`` differ detectably (the swap is more than noise)."""
-        test = self.swap_tests.get(pair)
-        return test is not None and test.significant
-
 
 def budget_check(records: Iterable[Record], notebook: str, group: str, metric: str, factor: int = 2,
                  metric_longer: str | None = None, variants: Iterable[str] | None = None) -> BudgetCheck | None:

@@ -435,7 +435,7 @@ def test_the_budget_check_tests_one_seeds_swap_on_the_longer_runs_images(tmp_pat
     check = analysis.budget_check(read_records(tmp_path / "results"), "03_cnn_depth", "g", "test_accuracy")
     assert check.swaps == [("A", "B")]
     test = check.swap_tests[("A", "B")]
-    assert test.a == "A" and test.diff > 0 and test.significant and check.detectable(("A", "B"))
+    assert test.a == "A" and test.diff > 0 and test.significant
 
 
 def test_a_run_that_several_sweeps_share_is_counted_once_in_the_plateau_line(tmp_path):
