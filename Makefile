@@ -7,6 +7,8 @@ PY      := $(VENV)/bin/python
 PROFILE ?= quick
 # EXECUTOR: where the runs execute: local (default: a worker process per core), local:N, inline, or a Dask scheduler tcp://HOST:PORT
 EXECUTOR ?=
+# ENGINE: precision and XLA per run: float32 (default), table (the measured engine table's pick for this CPU), or an engine
+ENGINE ?=
 # JOBS: notebooks executed at once (default 1; JOBS=2 is faster, its reproducibility still being confirmed: docs/DESIGN.md)
 JOBS ?=
 REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
@@ -34,9 +36,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" tests
 
-## make report: run the study (PROFILE=smoke|quick|emnist|full, EXECUTOR=local|local:N|inline|tcp://..., JOBS=N) and build report/.
+## make report: run the study (PROFILE=smoke|quick|emnist|full, EXECUTOR=local|local:N|inline|tcp://..., JOBS=N, ENGINE=table) and build report/.
 report: $(STAMP)
-	$(PY) -m emnist_lib report --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(JOBS),--jobs $(JOBS))
+	$(PY) -m emnist_lib report --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(JOBS),--jobs $(JOBS)) $(if $(ENGINE),--engine $(ENGINE))
 
 notebooks: $(STAMP)
 	$(PY) -m emnist_lib notebooks

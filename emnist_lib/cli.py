@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -102,8 +103,19 @@ def cmd_verify(args) -> int:
 def cmd_report(args) -> int:
     from .runner import run_profile
 
-    return run_profile(args.profile, notebooks=args.notebooks, verbose=args.verbose,
-                       timeout=args.cell_timeout, dry_run=args.dry_run, executor=args.executor, jobs=args.jobs)
+    previous = os.environ.get("EMNIST_ENGINE")
+    if args.engine is not None:  # read by the kernels and the local workers this process starts
+        from .engines import check_choice
+
+        os.environ["EMNIST_ENGINE"] = check_choice(args.engine)
+    try:
+        return run_profile(args.profile, notebooks=args.notebooks, verbose=args.verbose,
+                           timeout=args.cell_timeout, dry_run=args.dry_run, executor=args.executor, jobs=args.jobs)
+    finally:
+        if previous is None:
+            os.environ.pop("EMNIST_ENGINE", None)
+        else:
+            os.environ["EMNIST_ENGINE"] = previous
 
 
 def cmd_refresh(args) -> int:
@@ -250,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--jobs", type=int, default=None,
                         help="notebooks executed at once, each after those whose records it reads (default 1; 2 was "
                              "1.09x faster on 2 cores, its reproducibility still being confirmed: docs/DESIGN.md)")
+    report.add_argument("--engine", default=None,
+                        help="precision and XLA per run: float32 (the default, as the committed reports were built), "
+                             "table (what benchmarks/engine_table.py measured faster on this CPU class and model "
+                             "family at the same accuracy), or an engine's name; part of each run's record and cache key")
     report.set_defaults(func=cmd_report)
 
     srch = groups.add_parser("search", help="one search worker: run trials of a shared Optuna study until it has N")

@@ -111,11 +111,19 @@ def has_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def engine_settings() -> dict | None:
-    """The precision policy and XLA setting :func:`train` uses here, when they differ from the CPU default (float32,
-    XLA off); None on a CPU, so every CPU run's cache key and record are what they were before this was recorded."""
-    d = accelerator_defaults()
-    engine = {"policy": d["policy"], "jit_compile": d["jit_compile"]}
+def engine_settings(family: str | None = None) -> dict | None:
+    """The precision policy and XLA setting :func:`train` uses here for a model of builder ``family`` (None: a model
+    built elsewhere), when they differ from the CPU default (float32, XLA off); else None, so every default run's
+    cache key and record are what they were before this was recorded. On a GPU: :func:`accelerator_defaults`. On a
+    CPU: float32 with XLA off unless ``EMNIST_ENGINE`` opts into the measured engine table's pick for this CPU class and
+    family, or forces an engine (:func:`emnist_lib.engines.pick`)."""
+    if has_gpu():
+        d = accelerator_defaults()
+    else:
+        from . import engines
+
+        d = engines.pick(family) or accelerator_defaults()
+    engine = {k: d[k] for k in ("policy", "jit_compile", "engine") if k in d}
     return None if engine == {"policy": "float32", "jit_compile": False} else engine
 
 
@@ -263,16 +271,18 @@ class SmoothedSparseCrossEntropy(keras.losses.Loss):
         return {**super().get_config(), "smoothing": self.smoothing}
 
 
-def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
+def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int, jit_compile=None) -> None:
     """Compile ``model`` for ``cfg`` and create its optimizer's and metrics' variables now (:func:`build_state`).
-    The loss is sparse cross-entropy, with ``cfg.label_smoothing`` when it is set."""
+    The loss is sparse cross-entropy, with ``cfg.label_smoothing`` when it is set. ``jit_compile``: the run's engine's
+    XLA setting (None: :func:`accelerator_defaults`')."""
     if cfg.label_smoothing:
         loss = SmoothedSparseCrossEntropy(cfg.label_smoothing)
         metric = keras.metrics.SparseCategoricalAccuracy("accuracy")
     else:
         loss, metric = "sparse_categorical_crossentropy", "accuracy"
     model.compile(optimizer=make_optimizer(cfg, steps_per_epoch), loss=loss,
-                  metrics=[metric], jit_compile=accelerator_defaults()["jit_compile"],
+                  metrics=[metric],
+                  jit_compile=accelerator_defaults()["jit_compile"] if jit_compile is None else jit_compile,
                   steps_per_execution=steps_per_execution(steps_per_epoch))
     build_state(model)
 
@@ -439,10 +449,11 @@ def _callbacks(cfg: TrainConfig, monitor: str, validation, extra: list | None):
     return callbacks, timer, best_weights, correct
 
 
-def _fit(built: keras.Model, x, y, validation, cfg: TrainConfig, steps: int, extra_callbacks, verbose):
+def _fit(built: keras.Model, x, y, validation, cfg: TrainConfig, steps: int, extra_callbacks, verbose,
+         jit_compile=None):
     """Compile and fit ``built`` for ``cfg.epochs`` of ``steps``; the best-validation weights are kept.
     Returns ``(history, best_epoch, wall seconds, images per second, per-epoch validation correctness)``."""
-    compile_model(built, cfg, steps)
+    compile_model(built, cfg, steps, jit_compile)
     aug = None
     if cfg.augment:
         from .transforms import augmentation
@@ -495,7 +506,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     name = model if isinstance(model, str) else model.name
     # "cached": the format of what is cached with a model (2: its per-epoch validation correctness too), so a model
     # cached without what the convergence test needs is never reused.
-    engine = engine_settings()
+    engine = engine_settings(model if isinstance(model, str) else None)
     key = cache_key(name, model_kwargs, cfg, fingerprint(x, y, *(validation or ())),
                     {"num_classes": num_classes, "cached": CACHE_FORMAT, **({"engine": engine} if engine else {})})
     folder = config.model_cache_dir() / key
@@ -517,10 +528,12 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
                            convergence=verdict(meta["history"], correct),
                            val_correct=correct[meta["best_epoch"] - 1] if correct else None,
                            val_correct_last=correct[-1] if correct else None, engine=engine)
-    with precision_policy(accelerator_defaults()["policy"]):
+    defaults = accelerator_defaults()
+    with precision_policy((engine or defaults)["policy"]):
         built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
-        history, best_epoch, wall, images_per_s, correct = _fit(built, x, y, validation, cfg,
-                                                                budget.steps_per_epoch, callbacks, verbose)
+        history, best_epoch, wall, images_per_s, correct = _fit(
+            built, x, y, validation, cfg, budget.steps_per_epoch, callbacks, verbose,
+            (engine or defaults)["jit_compile"])
     result = TrainResult(built, history, best_epoch, wall, images_per_s, cfg.to_dict(), key,
                          params=built.count_params(), budget=budget, convergence=verdict(history, correct),
                          val_correct=correct[best_epoch - 1] if correct else None,

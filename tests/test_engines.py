@@ -1,0 +1,156 @@
+"""Issue 23: the engine (precision, XLA) a run trains under on a CPU comes from a measured table, per CPU class and
+model family, and a lever that changes numerics is never silent (cache key, record) nor picked without an accuracy
+check."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from emnist_lib import config, engines
+from emnist_lib.errors import DataFormatError
+from emnist_lib.training import TrainConfig, train
+
+CFG = TrainConfig(epochs=1, batch_size=32, validation_fraction=0.0)
+
+
+@pytest.fixture
+def toy():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 20)
+    x = rng.integers(0, 40, (len(y), 28, 28), dtype=np.uint8)
+    for i, k in enumerate(y):
+        x[i, 2 * k + 3: 2 * k + 5, 4:24] = 250
+    return x, y
+
+
+def table(tmp_path, monkeypatch, families: dict, cpu: str | None = None) -> None:
+    path = tmp_path / "engine_table.json"
+    path.write_text(json.dumps({"cpus": {cpu or engines.cpu_class(): {"families": families}}}))
+    monkeypatch.setenv("EMNIST_ENGINE_TABLE", str(path))
+    monkeypatch.setenv("EMNIST_ENGINE", "table")
+
+
+KEPT = {"pick": "mixed_bfloat16", "faster": True, "accuracy_ok": True}
+
+
+def test_a_measured_faster_engine_that_kept_accuracy_is_picked_for_its_family_on_this_cpu_only(tmp_path, monkeypatch):
+    table(tmp_path, monkeypatch, {"mlp": KEPT})
+    assert engines.pick("mlp") == {"policy": "mixed_bfloat16", "jit_compile": False, "engine": "mixed_bfloat16"}
+    assert engines.pick("cnn") is None  # a family the table does not hold
+    assert engines.pick(None) is None  # a model built elsewhere
+    table(tmp_path, monkeypatch, {"mlp": KEPT}, cpu="another CPU | AVX-512 | AMX | threads 1")
+    assert engines.pick("mlp") is None  # another machine's measurement is never inherited
+
+
+@pytest.mark.parametrize("entry", [{**KEPT, "accuracy_ok": False}, {**KEPT, "accuracy_ok": None},
+                                   {**KEPT, "faster": False}, {"pick": "mixed_bfloat16"}])
+def test_an_engine_that_was_not_faster_or_failed_the_accuracy_check_is_not_picked(tmp_path, monkeypatch, entry):
+    table(tmp_path, monkeypatch, {"mlp": entry})
+    assert engines.pick("mlp") is None
+
+
+def test_the_table_is_opted_into_and_engines_can_be_forced_bad_values_named(tmp_path, monkeypatch):
+    """The default trains float32 whatever the table says (the committed reports were built so); ``table`` opts in."""
+    table(tmp_path, monkeypatch, {"mlp": KEPT})
+    monkeypatch.delenv("EMNIST_ENGINE")
+    assert engines.pick("mlp") is None
+    monkeypatch.setenv("EMNIST_ENGINE", "float32")
+    assert engines.pick("mlp") is None
+    monkeypatch.setenv("EMNIST_ENGINE", "float32+xla")
+    assert engines.pick("cnn") == {"policy": "float32", "jit_compile": True, "engine": "float32+xla"}
+    monkeypatch.setenv("EMNIST_ENGINE", "fp8")
+    with pytest.raises(ValueError, match=r"EMNIST_ENGINE='fp8': give float32 .*mixed_bfloat16"):
+        engines.pick("mlp")
+    table(tmp_path, monkeypatch, {"mlp": {**KEPT, "pick": "int4"}})
+    with pytest.raises(DataFormatError, match=r"engine_table.json: unknown engine 'int4'"):
+        engines.pick("mlp")
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"cpus": {')
+    monkeypatch.setenv("EMNIST_ENGINE_TABLE", str(bad))
+    with pytest.raises(DataFormatError, match=r"broken.json.*engine_table.py --install"):
+        engines.pick("mlp")
+    monkeypatch.setenv("EMNIST_ENGINE_TABLE", str(tmp_path / "absent.json"))
+    with pytest.raises(DataFormatError, match=r"absent.json: no such file"):
+        engines.pick("mlp")
+
+
+def test_a_picked_engine_trains_the_run_is_in_its_key_and_record_and_restores_the_policy(toy, tmp_path, monkeypatch):
+    from emnist_lib.results import make_record
+
+    x, y = toy
+    monkeypatch.setenv("EMNIST_ENGINE", "float32")
+    plain = train("chollet_dense", x, y, 10, CFG, verbose=0)
+    assert plain.engine is None
+    table(tmp_path, monkeypatch, {"chollet_dense": KEPT})
+    before = keras.mixed_precision.global_policy().name
+    picked = train("chollet_dense", x, y, 10, CFG, verbose=0)
+    assert picked.key != plain.key and not picked.cache_hit
+    assert picked.engine == {"policy": "mixed_bfloat16", "jit_compile": False, "engine": "mixed_bfloat16"}
+    dense = [layer for layer in picked.model.layers if isinstance(layer, keras.layers.Dense)][0]
+    assert dense.compute_dtype == "bfloat16"
+    assert keras.mixed_precision.global_policy().name == before
+    assert make_record("r", notebook="01_x", data={}, config={}, seed=0, metrics={},
+                       engine=picked.engine)["hardware"]["engine"]["engine"] == "mixed_bfloat16"
+    assert train("chollet_dense", x, y, 10, CFG, verbose=0).cache_hit  # the same engine finds its own model
+
+
+def test_the_packaged_table_holds_only_checked_picks():
+    """Every family's pick in the committed table is a known engine; one other than float32 was measured faster and
+    within the accuracy spread, with its measurements beside it."""
+    if not engines.TABLE.exists():
+        pytest.skip("no packaged engine table (benchmarks/engine_table.py --install)")
+    data = json.loads(engines.TABLE.read_text())
+    assert data["cpus"]
+    for cpu, section in data["cpus"].items():
+        assert section["hardware"]["cpu"] in cpu and section["families"]
+        for family, entry in section["families"].items():
+            assert entry["pick"] in engines.ENGINES and "float32" in entry["engines"]
+            if entry["pick"] != "float32":
+                assert entry["faster"] and entry["accuracy_ok"] and entry["accuracy_check"]["ok"], (cpu, family)
+
+
+def _bench():
+    path = config.REPO_ROOT / "benchmarks" / "engine_table.py"
+    spec = importlib.util.spec_from_file_location("engine_table_bench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_calls_an_engine_faster_only_when_it_won_every_round_by_the_margin():
+    bench = _bench()
+    m = {"float32": {"ratio": [1, 1]}, "mixed_bfloat16": {"ratio": [1.2, 1.3]}, "float32+xla": {"ratio": [0.5, 0.6]}}
+    assert bench.fastest(m, 0.10) == "mixed_bfloat16"
+    m["mixed_bfloat16"]["ratio"] = [0.95, 1.6]  # lost one round
+    assert bench.fastest(m, 0.10) is None
+    m["mixed_bfloat16"]["ratio"] = [1.05, 1.08]  # under the margin
+    assert bench.fastest(m, 0.10) is None
+    assert bench.entry(m, 0.10, None)["pick"] == "float32"
+
+
+def test_the_benchmarks_accuracy_check_keeps_an_engine_within_the_seed_spread_and_rejects_a_shifted_one():
+    bench = _bench()
+    base = [0.800, 0.810, 0.805]
+    assert bench.within_spread(base, [0.806, 0.801, 0.809])["ok"]
+    shifted = bench.within_spread(base, [0.780, 0.785, 0.782])
+    assert not shifted["ok"] and shifted["ci95"][1] < 0
+    m = {"float32": {"ratio": [1, 1]}, "mixed_bfloat16": {"ratio": [1.3, 1.3]}}
+    assert bench.entry(m, 0.10, {**shifted})["pick"] == "float32"
+    assert bench.entry(m, 0.10, {"ok": True})["pick"] == "mixed_bfloat16"
+
+
+def test_report_refuses_an_unknown_engine_before_any_notebook_runs(tmp_path, monkeypatch, capsys):
+    from emnist_lib import cli
+
+    monkeypatch.delenv("EMNIST_ENGINE", raising=False)
+    monkeypatch.setenv("EMNIST_OUTPUT_DIR", str(tmp_path / "out"))
+    assert cli.main(["report", "--profile", "smoke", "--engine", "bf8"]) == 2
+    err = capsys.readouterr()
+    assert "--engine='bf8': give float32" in err.err and "[smoke] 00_data" not in err.out
+    assert not (tmp_path / "out").exists() and "EMNIST_ENGINE" not in os.environ
