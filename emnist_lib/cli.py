@@ -101,21 +101,29 @@ def cmd_verify(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from . import engines
     from .runner import run_profile
 
-    previous = os.environ.get("EMNIST_ENGINE")
-    if args.engine is not None:  # read by the kernels and the local workers this process starts
-        from .engines import check_choice
-
-        os.environ["EMNIST_ENGINE"] = check_choice(args.engine)
+    previous = {k: os.environ.get(k) for k in ("EMNIST_ENGINE", "EMNIST_ENGINE_TABLE")}
     try:
+        if args.engine is not None:  # read by the kernels and the local workers this process starts
+            os.environ["EMNIST_ENGINE"] = engines.check_choice(args.engine)
+        if engines.choice() == "table":  # checked here, before any notebook: the kernels run in notebooks/
+            if os.environ.get("EMNIST_ENGINE_TABLE"):
+                os.environ["EMNIST_ENGINE_TABLE"] = str(Path(os.environ["EMNIST_ENGINE_TABLE"]).resolve())
+            here = engines.entries_here()
+            print(f"[{args.profile}] engine table {engines.table_path()}: " + (
+                f"entries for {', '.join(here)}" if here else
+                f"no entry for this CPU ({engines.cpu_class()}): every run trains float32; measure one with "
+                "`python benchmarks/engine_table.py --install`"))
         return run_profile(args.profile, notebooks=args.notebooks, verbose=args.verbose,
                            timeout=args.cell_timeout, dry_run=args.dry_run, executor=args.executor, jobs=args.jobs)
     finally:
-        if previous is None:
-            os.environ.pop("EMNIST_ENGINE", None)
-        else:
-            os.environ["EMNIST_ENGINE"] = previous
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def cmd_refresh(args) -> int:

@@ -107,8 +107,12 @@ def hardware() -> dict:
 
 
 def here() -> dict:
-    """This process's machine as a record states it: :func:`hardware` and the threads each run is pinned to."""
-    return {**hardware(), "threads": threads_per_run() or "default"}
+    """This process's machine as a record states it: :func:`hardware` and the threads each run is pinned to, and the
+    engine choice (``EMNIST_ENGINE``) when it is not the default float32: then every record of the build says so, its
+    own run's engine (``engine``) beside it where one trained."""
+    choice = os.environ.get("EMNIST_ENGINE", "").strip()
+    return {**hardware(), "threads": threads_per_run() or "default",
+            **({"engine_choice": choice} if choice not in ("", "float32") else {})}
 
 
 def make_record(name: str, *, notebook: str, data: dict, config: dict, seed: int, metrics: dict,

@@ -111,20 +111,32 @@ def has_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def engine_settings(family: str | None = None) -> dict | None:
-    """The precision policy and XLA setting :func:`train` uses here for a model of builder ``family`` (None: a model
-    built elsewhere), when they differ from the CPU default (float32, XLA off); else None, so every default run's
+def engine_settings(family: str | None = None, built: keras.Model | None = None) -> dict | None:
+    """The precision policy and XLA setting :func:`train` uses here for a model of builder ``family``, or for a model
+    ``built`` elsewhere, when they differ from the CPU default (float32, XLA off); else None, so every default run's
     cache key and record are what they were before this was recorded. On a GPU: :func:`accelerator_defaults`. On a
     CPU: float32 with XLA off unless ``EMNIST_ENGINE`` opts into the measured engine table's pick for this CPU class and
-    family, or forces an engine (:func:`emnist_lib.engines.pick`)."""
+    family, or forces an engine (:func:`emnist_lib.engines.pick`); a model built elsewhere keeps the policies its
+    layers were built with (a transfer model from a bfloat16 source: bfloat16 base, float32 head), stated here."""
     if has_gpu():
         d = accelerator_defaults()
+    elif built is not None:
+        return built_engine(built)
     else:
         from . import engines
 
         d = engines.pick(family) or accelerator_defaults()
     engine = {k: d[k] for k in ("policy", "jit_compile", "engine") if k in d}
     return None if engine == {"policy": "float32", "jit_compile": False} else engine
+
+
+def built_engine(model: keras.Model) -> dict | None:
+    """A built model's precision as its weighted layers carry it (None when they are all float32), trained with XLA
+    as on a CPU by default (off)."""
+    policies = sorted({layer.dtype_policy.name for layer in _layers(model) if layer.weights})
+    if policies in ([], ["float32"]):
+        return None
+    return {"policy": "+".join(policies), "jit_compile": False, "engine": "as built"}
 
 
 def accelerator_defaults() -> dict:
@@ -506,7 +518,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
     name = model if isinstance(model, str) else model.name
     # "cached": the format of what is cached with a model (2: its per-epoch validation correctness too), so a model
     # cached without what the convergence test needs is never reused.
-    engine = engine_settings(model if isinstance(model, str) else None)
+    engine = engine_settings(model) if isinstance(model, str) else engine_settings(built=model)
     key = cache_key(name, model_kwargs, cfg, fingerprint(x, y, *(validation or ())),
                     {"num_classes": num_classes, "cached": CACHE_FORMAT, **({"engine": engine} if engine else {})})
     folder = config.model_cache_dir() / key
@@ -529,7 +541,7 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
                            val_correct=correct[meta["best_epoch"] - 1] if correct else None,
                            val_correct_last=correct[-1] if correct else None, engine=engine)
     defaults = accelerator_defaults()
-    with precision_policy((engine or defaults)["policy"]):
+    with precision_policy((engine or defaults)["policy"] if isinstance(model, str) else defaults["policy"]):
         built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
         history, best_epoch, wall, images_per_s, correct = _fit(
             built, x, y, validation, cfg, budget.steps_per_epoch, callbacks, verbose,

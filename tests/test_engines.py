@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from emnist_lib import config, engines
+from emnist_lib import config, engines, training
 from emnist_lib.errors import DataFormatError
 from emnist_lib.training import TrainConfig, train
 
@@ -62,14 +62,19 @@ def test_the_table_is_opted_into_and_engines_can_be_forced_bad_values_named(tmp_
     assert engines.pick("mlp") is None
     monkeypatch.setenv("EMNIST_ENGINE", "float32")
     assert engines.pick("mlp") is None
-    monkeypatch.setenv("EMNIST_ENGINE", "float32+xla")
-    assert engines.pick("cnn") == {"policy": "float32", "jit_compile": True, "engine": "float32+xla"}
+    monkeypatch.setenv("EMNIST_ENGINE", "mixed_bfloat16")
+    assert engines.pick("cnn") == {"policy": "mixed_bfloat16", "jit_compile": False, "engine": "mixed_bfloat16"}
     monkeypatch.setenv("EMNIST_ENGINE", "fp8")
     with pytest.raises(ValueError, match=r"EMNIST_ENGINE='fp8': give float32 .*mixed_bfloat16"):
         engines.pick("mlp")
     table(tmp_path, monkeypatch, {"mlp": {**KEPT, "pick": "int4"}})
     with pytest.raises(DataFormatError, match=r"engine_table.json: unknown engine 'int4'"):
         engines.pick("mlp")
+    for broken in ({}, {"cpus": []}, {"cpus": {"x": {"families": {"mlp": "mixed_bfloat16"}}}}):
+        (tmp_path / "malformed.json").write_text(json.dumps(broken))
+        monkeypatch.setenv("EMNIST_ENGINE_TABLE", str(tmp_path / "malformed.json"))
+        with pytest.raises(DataFormatError, match=r"malformed.json: expected \{\"cpus\""):
+            engines.pick("mlp")
     bad = tmp_path / "broken.json"
     bad.write_text('{"cpus": {')
     monkeypatch.setenv("EMNIST_ENGINE_TABLE", str(bad))
@@ -100,6 +105,40 @@ def test_a_picked_engine_trains_the_run_is_in_its_key_and_record_and_restores_th
     assert train("chollet_dense", x, y, 10, CFG, verbose=0).cache_hit  # the same engine finds its own model
 
 
+def test_xla_is_no_engine_because_keras_turns_it_off_under_op_determinism(toy):
+    """Why engines.ENGINES has no XLA engine: every run enables op determinism (training.set_seed), and Keras then
+    compiles without XLA even when asked (the first table's "+xla" arms ran without it). If a Keras release lifts
+    this, this test fails and XLA engines can be measured again."""
+    import warnings
+
+    from emnist_lib import models
+
+    training.set_seed(0)
+    model = models.build("chollet_dense", 10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        training.compile_model(model, CFG, 7, jit_compile=True)
+    assert model.jit_compile is False and any("jit_compile" in str(w.message) for w in caught)
+    assert not any(e["jit_compile"] for e in engines.ENGINES.values())
+
+
+def test_a_model_built_elsewhere_records_the_precision_its_layers_carry(toy, monkeypatch):
+    """Chapter 07's transfer models are built from a source model: under ENGINE=table a bfloat16 source gives a
+    bfloat16 base and a float32 head, and the record says so instead of claiming float32 or the forced engine."""
+    from emnist_lib import models
+
+    x, y = toy
+    monkeypatch.setenv("EMNIST_ENGINE", "mixed_bfloat16")
+    source = train("chollet_dense", x, y, 10, CFG, verbose=0, use_cache=False)
+    assert source.engine["policy"] == "mixed_bfloat16"
+    tuned = train(models.transfer(source.model, 10), x, y, cfg=CFG, verbose=0)
+    assert tuned.engine == {"policy": "float32+mixed_bfloat16", "jit_compile": False, "engine": "as built"}
+    monkeypatch.setenv("EMNIST_ENGINE", "float32")
+    plain = train(models.transfer(train("chollet_dense", x, y, 10, CFG, verbose=0).model, 10), x, y, cfg=CFG,
+                  verbose=0)
+    assert plain.engine is None
+
+
 def test_the_packaged_table_holds_only_checked_picks():
     """Every family's pick in the committed table is a known engine; one other than float32 was measured faster and
     within the accuracy spread, with its measurements beside it."""
@@ -112,7 +151,10 @@ def test_the_packaged_table_holds_only_checked_picks():
         for family, entry in section["families"].items():
             assert entry["pick"] in engines.ENGINES and "float32" in entry["engines"]
             if entry["pick"] != "float32":
-                assert entry["faster"] and entry["accuracy_ok"] and entry["accuracy_check"]["ok"], (cpu, family)
+                kept = [c for c in entry["accuracy_checks"] if c["engine"] == entry["pick"]]
+                assert entry["faster"] and entry["accuracy_ok"] and kept and kept[0]["ok"], (cpu, family)
+                low, high = kept[0]["ci95"]
+                assert -kept[0]["margin"] <= low <= high <= kept[0]["margin"], (cpu, family)
 
 
 def _bench():
@@ -125,24 +167,27 @@ def _bench():
 
 def test_the_benchmark_calls_an_engine_faster_only_when_it_won_every_round_by_the_margin():
     bench = _bench()
-    m = {"float32": {"ratio": [1, 1]}, "mixed_bfloat16": {"ratio": [1.2, 1.3]}, "float32+xla": {"ratio": [0.5, 0.6]}}
-    assert bench.fastest(m, 0.10) == "mixed_bfloat16"
+    m = {"float32": {"ratio": [1, 1]}, "mixed_bfloat16": {"ratio": [1.2, 1.3]}, "float32+xla": {"ratio": [0.5, 0.6]},
+         "mixed_bfloat16+xla": {"ratio": [1.1, 1.2]}}
+    assert bench.faster_engines(m, 0.10) == ["mixed_bfloat16", "mixed_bfloat16+xla"]
     m["mixed_bfloat16"]["ratio"] = [0.95, 1.6]  # lost one round
+    m["mixed_bfloat16+xla"]["ratio"] = [1.05, 1.08]  # under the margin
     assert bench.fastest(m, 0.10) is None
-    m["mixed_bfloat16"]["ratio"] = [1.05, 1.08]  # under the margin
-    assert bench.fastest(m, 0.10) is None
-    assert bench.entry(m, 0.10, None)["pick"] == "float32"
+    assert bench.entry(m, 0.10, [])["pick"] == "float32"
 
 
-def test_the_benchmarks_accuracy_check_keeps_an_engine_within_the_seed_spread_and_rejects_a_shifted_one():
+def test_the_benchmarks_accuracy_check_is_an_equivalence_test_that_fails_a_shifted_or_noisy_engine():
     bench = _bench()
     base = [0.800, 0.810, 0.805]
-    assert bench.within_spread(base, [0.806, 0.801, 0.809])["ok"]
-    shifted = bench.within_spread(base, [0.780, 0.785, 0.782])
+    assert bench.equivalent(base, [0.802, 0.809, 0.806], 0.02)["ok"]
+    shifted = bench.equivalent(base, [0.775, 0.786, 0.779], 0.02)  # 2.5 points lower on every seed
     assert not shifted["ok"] and shifted["ci95"][1] < 0
-    m = {"float32": {"ratio": [1, 1]}, "mixed_bfloat16": {"ratio": [1.3, 1.3]}}
-    assert bench.entry(m, 0.10, {**shifted})["pick"] == "float32"
-    assert bench.entry(m, 0.10, {"ok": True})["pick"] == "mixed_bfloat16"
+    noisy = bench.equivalent(base, [0.830, 0.780, 0.812], 0.02)  # no shift shown, but none ruled out either
+    assert noisy["ci95"][0] < 0 < noisy["ci95"][1] and not noisy["ok"]
+    m = {"float32": {"ratio": [1, 1]}, "mixed_bfloat16": {"ratio": [1.3, 1.3]}, "mixed_bfloat16+xla": {"ratio": [1.2, 1.2]}}
+    assert bench.entry(m, 0.10, [{"engine": "mixed_bfloat16", **shifted}])["pick"] == "float32"
+    second = bench.entry(m, 0.10, [{"engine": "mixed_bfloat16", **shifted}, {"engine": "mixed_bfloat16+xla", "ok": True}])
+    assert second["pick"] == "mixed_bfloat16+xla" and second["fastest"] == "mixed_bfloat16"
 
 
 def test_report_refuses_an_unknown_engine_before_any_notebook_runs(tmp_path, monkeypatch, capsys):
@@ -154,3 +199,8 @@ def test_report_refuses_an_unknown_engine_before_any_notebook_runs(tmp_path, mon
     err = capsys.readouterr()
     assert "--engine='bf8': give float32" in err.err and "[smoke] 00_data" not in err.out
     assert not (tmp_path / "out").exists() and "EMNIST_ENGINE" not in os.environ
+    monkeypatch.setenv("EMNIST_ENGINE_TABLE", "no_such_table.json")  # relative: the kernels would not find it
+    assert cli.main(["report", "--profile", "smoke", "--engine", "table"]) == 2
+    err = capsys.readouterr()
+    assert "no_such_table.json: no such file" in err.err and "[smoke] 00_data" not in err.out
+    assert os.environ["EMNIST_ENGINE_TABLE"] == "no_such_table.json" and "EMNIST_ENGINE" not in os.environ
