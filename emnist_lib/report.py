@@ -66,6 +66,7 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
         real=sorted({conclusions.source_words(r.data) for r in records if not r.synthetic}), pool=_pool(records),
         profile=profile,
         figures=_figures(out), timings=timings, first=records[0],
+        engines=sorted({r.hardware.get("engine_choice", "float32") for r in records}),
         criterion=trained[0].convergence.criterion if trained else "", n_records=len(records),
         n_tests=sum(not c.excluded for s in sections for c in s.comparisons), n_families=_families(sections), margin=stats.EQUIVALENCE_MARGIN,
         n_trained=len(trained), n_converged=sum(r.status == Status.PLATEAU for r in trained),

@@ -204,3 +204,21 @@ def test_report_refuses_an_unknown_engine_before_any_notebook_runs(tmp_path, mon
     err = capsys.readouterr()
     assert "no_such_table.json: no such file" in err.err and "[smoke] 00_data" not in err.out
     assert os.environ["EMNIST_ENGINE_TABLE"] == "no_such_table.json" and "EMNIST_ENGINE" not in os.environ
+
+
+def test_a_report_built_under_another_engine_choice_says_so_and_a_default_one_is_unchanged(tmp_path, monkeypatch):
+    """Every record of a build with ENGINE=table carries the choice (results.here), and the report's header and
+    environment line name it; a float32 build's report does not mention engines at all (the committed reports)."""
+    from records_factory import whole_study
+
+    from emnist_lib.report import render_markdown
+
+    monkeypatch.delenv("EMNIST_ENGINE", raising=False)
+    whole_study(tmp_path / "plain")
+    plain, _ = render_markdown(tmp_path / "plain", "quick")
+    assert "engine" not in plain.split("\n## ", 1)[0].lower() and "Engine choice" not in plain
+    monkeypatch.setenv("EMNIST_ENGINE", "table")
+    whole_study(tmp_path / "table")
+    table_text, _ = render_markdown(tmp_path / "table", "quick")
+    assert "engine table (each record names its run's precision)" in table_text
+    assert "Engine choice (ENGINE=): table;" in table_text
