@@ -151,3 +151,14 @@ def live_server(study_model, tmp_path):
 
     with open(tmp_path / "serve.log", "wb") as log, running(study_model, log=log, timeout=90) as (base, proc):
         yield base, proc
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """Separable toy images: class k has a bright bar at row 2k+3."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 30)
+    x = rng.integers(0, 40, (len(y), 28, 28), dtype=np.uint8)
+    for i, k in enumerate(y):
+        x[i, 2 * k + 3: 2 * k + 5, 4:24] = 250
+    return x, y

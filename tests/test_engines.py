@@ -9,7 +9,6 @@ import json
 import os
 
 import keras
-import numpy as np
 import pytest
 
 from emnist_lib import config, engines, training
@@ -17,16 +16,6 @@ from emnist_lib.errors import DataFormatError
 from emnist_lib.training import TrainConfig, train
 
 CFG = TrainConfig(epochs=1, batch_size=32, validation_fraction=0.0)
-
-
-@pytest.fixture
-def toy():
-    rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(10), 20)
-    x = rng.integers(0, 40, (len(y), 28, 28), dtype=np.uint8)
-    for i, k in enumerate(y):
-        x[i, 2 * k + 3: 2 * k + 5, 4:24] = 250
-    return x, y
 
 
 def table(tmp_path, monkeypatch, families: dict, cpu: str | None = None) -> None:

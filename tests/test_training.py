@@ -7,18 +7,6 @@ from emnist_lib.recipe import Recipe
 from emnist_lib.results import Budget
 from emnist_lib.training import TrainConfig, cross_validate, train
 
-
-@pytest.fixture(scope="module")
-def toy():
-    """Separable toy images: class k has a bright bar at row 2k+3."""
-    rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(10), 30)
-    x = rng.integers(0, 40, (len(y), 28, 28), dtype=np.uint8)
-    for i, k in enumerate(y):
-        x[i, 2 * k + 3: 2 * k + 5, 4:24] = 250
-    return x, y
-
-
 CFG = TrainConfig(epochs=2, batch_size=64, learning_rate=3e-3)
 
 
