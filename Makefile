@@ -7,7 +7,7 @@ PY      := $(VENV)/bin/python
 PROFILE ?= quick
 # EXECUTOR: where the runs execute: local (default: a worker process per core), local:N, inline, or a Dask scheduler tcp://HOST:PORT
 EXECUTOR ?=
-# ENGINE: precision and XLA per run: float32 (default), table (the measured engine table's pick for this CPU), or an engine
+# ENGINE: precision per run: float32 (default), table (the measured engine table's pick for this CPU), or an engine
 ENGINE ?=
 # JOBS: notebooks executed at once (default 1; JOBS=2 is faster, its reproducibility still being confirmed: docs/DESIGN.md)
 JOBS ?=

@@ -21,7 +21,7 @@ engine is checked. The family's ``pick`` is the first engine kept, else float32.
 (model, instruction set and AVX-512 bfloat16, AMX, oneDNN, threads per run), so another machine never inherits this
 one's pick; entries of other classes are kept. ``--recheck`` judges stored checks again without training.
 
-    python benchmarks/engine_table.py --threads 1 --repeats 2 --json benchmarks/results/engine_table.json --install
+    python benchmarks/engine_table.py --threads 1 --repeats 2 --install   # --threads 0: TensorFlow's default threads
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ FAMILIES = {  # builder, kwargs, batch, training images: the study's settings (p
     "mobilenet_small": ("mobilenet_small", {"width": 0.5, "stem_stride": 2}, 64, 1920),
     "vit_small": ("vit_small", {"width": 0.5, "patch_size": 7}, 64, 1920),
 }
+
+# Engines of the first table, which Keras ran without XLA (op determinism): what each one really was (--recheck).
+RAN_AS = {"float32+xla": "float32", "mixed_bfloat16+xla": "mixed_bfloat16"}
 
 SPEED = r"""
 import json, sys
@@ -187,7 +190,7 @@ def recheck(path: Path, margin: float, min_gain: float) -> None:
             stored = e.get("accuracy_checks") or ([e["accuracy_check"]] if e.get("accuracy_check") else [])
             checks = []
             for c in stored:  # an engine that Keras ran as another (no XLA under op determinism) is that other
-                ran = engines.RAN_AS.get(c["engine"], c["engine"])
+                ran = RAN_AS.get(c["engine"], c["engine"])
                 c = {k: v for k, v in c.items() if k not in ("seed_sd", "paired_sd", "ok", "difference", "ci95")}
                 c = {**c, **({"engine": ran, "asked_for": c["engine"]} if ran != c["engine"] else {}),
                      "accuracy": {"float32": c["accuracy"]["float32"], ran: c["accuracy"][c["engine"]]}}

@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="notebooks executed at once, each after those whose records it reads (default 1; 2 was "
                              "1.09x faster on 2 cores, its reproducibility still being confirmed: docs/DESIGN.md)")
     report.add_argument("--engine", default=None,
-                        help="precision and XLA per run: float32 (the default, as the committed reports were built), "
+                        help="precision per run: float32 (the default, as the committed reports were built), "
                              "table (what benchmarks/engine_table.py measured faster on this CPU class and model "
                              "family at the same accuracy), or an engine's name; part of each run's record and cache key")
     report.set_defaults(func=cmd_report)

@@ -34,27 +34,14 @@ ENGINES: dict[str, dict] = {
     "float32": {"policy": "float32", "jit_compile": False},
     "mixed_bfloat16": {"policy": "mixed_bfloat16", "jit_compile": False},
 }
-# Engines of the first table, which Keras ran without XLA: what each one really was.
-RAN_AS = {"float32+xla": "float32", "mixed_bfloat16+xla": "mixed_bfloat16"}
 TABLE = Path(__file__).with_name("engine_table.json")
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
 
 
 def cpu_class(threads: int | None = None) -> str:
     """The key a table entry is measured for: CPU model, instruction set (and whether it has AVX-512 bfloat16), AMX,
     oneDNN's setting, threads per run (``default``: TensorFlow's, every core)."""
     from .config import threads_per_run
-    from .results import hardware
+    from .results import cpu_flags, hardware
 
     hw, flags = hardware(), cpu_flags()
     isa = hw["isa"] + (" with BF16" if "avx512_bf16" in flags else "")

@@ -20,6 +20,8 @@ import numpy as np
 
 from .config import threads_per_run
 from .convergence import Convergence, Status
+from .engines import DEFAULT as DEFAULT_ENGINE
+from .engines import choice as engine_choice
 from .fileio import write_text_atomic
 from .recipe import Recipe
 
@@ -82,18 +84,27 @@ def onednn_setting() -> str:
     return "off" if value.strip() in ("0", "false", "False") else "on"
 
 
-@functools.lru_cache(maxsize=1)
-def hardware() -> dict:
-    cpu = platform.processor() or platform.machine()
-    flags: set[str] = set()
+def _cpuinfo(field: str) -> str | None:
+    """The first ``field`` line's value in ``/proc/cpuinfo`` (None where there is none)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and cpu == (platform.processor() or platform.machine()):
-                cpu = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
+            if line.startswith(field):
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (``avx512f``, ``avx512_bf16``, ``amx_bf16``, ...); empty where unknown."""
+    return frozenset((_cpuinfo("flags") or "").split())
+
+
+@functools.lru_cache(maxsize=1)
+def hardware() -> dict:
+    cpu = _cpuinfo("model name") or platform.processor() or platform.machine()
+    flags = cpu_flags()
     gpus = []
     try:
         import tensorflow as tf
@@ -110,9 +121,9 @@ def here() -> dict:
     """This process's machine as a record states it: :func:`hardware` and the threads each run is pinned to, and the
     engine choice (``EMNIST_ENGINE``) when it is not the default float32: then every record of the build says so, its
     own run's engine (``engine``) beside it where one trained."""
-    choice = os.environ.get("EMNIST_ENGINE", "").strip()
+    engine = engine_choice()
     return {**hardware(), "threads": threads_per_run() or "default",
-            **({"engine_choice": choice} if choice not in ("", "float32") else {})}
+            **({"engine_choice": engine} if engine != DEFAULT_ENGINE else {})}
 
 
 def make_record(name: str, *, notebook: str, data: dict, config: dict, seed: int, metrics: dict,

@@ -112,7 +112,7 @@ def has_gpu() -> bool:
 
 
 def engine_settings(family: str | None = None, built: keras.Model | None = None) -> dict | None:
-    """The precision policy and XLA setting :func:`train` uses here for a model of builder ``family``, or for a model
+    """The precision policy (and XLA setting) :func:`train` uses here for a model of builder ``family``, or for a model
     ``built`` elsewhere, when they differ from the CPU default (float32, XLA off); else None, so every default run's
     cache key and record are what they were before this was recorded. On a GPU: :func:`accelerator_defaults`. On a
     CPU: float32 with XLA off unless ``EMNIST_ENGINE`` opts into the measured engine table's pick for this CPU class and
@@ -131,8 +131,7 @@ def engine_settings(family: str | None = None, built: keras.Model | None = None)
 
 
 def built_engine(model: keras.Model) -> dict | None:
-    """A built model's precision as its weighted layers carry it (None when they are all float32), trained with XLA
-    as on a CPU by default (off)."""
+    """A built model's precision as its weighted layers carry it (None when they are all float32)."""
     policies = sorted({layer.dtype_policy.name for layer in _layers(model) if layer.weights})
     if policies in ([], ["float32"]):
         return None
@@ -283,18 +282,16 @@ class SmoothedSparseCrossEntropy(keras.losses.Loss):
         return {**super().get_config(), "smoothing": self.smoothing}
 
 
-def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int, jit_compile=None) -> None:
+def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
     """Compile ``model`` for ``cfg`` and create its optimizer's and metrics' variables now (:func:`build_state`).
-    The loss is sparse cross-entropy, with ``cfg.label_smoothing`` when it is set. ``jit_compile``: the run's engine's
-    XLA setting (None: :func:`accelerator_defaults`')."""
+    The loss is sparse cross-entropy, with ``cfg.label_smoothing`` when it is set."""
     if cfg.label_smoothing:
         loss = SmoothedSparseCrossEntropy(cfg.label_smoothing)
         metric = keras.metrics.SparseCategoricalAccuracy("accuracy")
     else:
         loss, metric = "sparse_categorical_crossentropy", "accuracy"
     model.compile(optimizer=make_optimizer(cfg, steps_per_epoch), loss=loss,
-                  metrics=[metric],
-                  jit_compile=accelerator_defaults()["jit_compile"] if jit_compile is None else jit_compile,
+                  metrics=[metric], jit_compile=accelerator_defaults()["jit_compile"],
                   steps_per_execution=steps_per_execution(steps_per_epoch))
     build_state(model)
 
@@ -461,11 +458,10 @@ def _callbacks(cfg: TrainConfig, monitor: str, validation, extra: list | None):
     return callbacks, timer, best_weights, correct
 
 
-def _fit(built: keras.Model, x, y, validation, cfg: TrainConfig, steps: int, extra_callbacks, verbose,
-         jit_compile=None):
+def _fit(built: keras.Model, x, y, validation, cfg: TrainConfig, steps: int, extra_callbacks, verbose):
     """Compile and fit ``built`` for ``cfg.epochs`` of ``steps``; the best-validation weights are kept.
     Returns ``(history, best_epoch, wall seconds, images per second, per-epoch validation correctness)``."""
-    compile_model(built, cfg, steps, jit_compile)
+    compile_model(built, cfg, steps)
     aug = None
     if cfg.augment:
         from .transforms import augmentation
@@ -540,12 +536,12 @@ def train(model: str | keras.Model, x: np.ndarray, y: np.ndarray, num_classes: i
                            convergence=verdict(meta["history"], correct),
                            val_correct=correct[meta["best_epoch"] - 1] if correct else None,
                            val_correct_last=correct[-1] if correct else None, engine=engine)
-    defaults = accelerator_defaults()
-    with precision_policy((engine or defaults)["policy"] if isinstance(model, str) else defaults["policy"]):
+    # the policy a model built here is built under (a model built elsewhere already carries its own)
+    policy = engine["policy"] if engine and isinstance(model, str) else accelerator_defaults()["policy"]
+    with precision_policy(policy):
         built = models.build(model, num_classes, **model_kwargs) if isinstance(model, str) else model
-        history, best_epoch, wall, images_per_s, correct = _fit(
-            built, x, y, validation, cfg, budget.steps_per_epoch, callbacks, verbose,
-            (engine or defaults)["jit_compile"])
+        history, best_epoch, wall, images_per_s, correct = _fit(built, x, y, validation, cfg,
+                                                                budget.steps_per_epoch, callbacks, verbose)
     result = TrainResult(built, history, best_epoch, wall, images_per_s, cfg.to_dict(), key,
                          params=built.count_params(), budget=budget, convergence=verdict(history, correct),
                          val_correct=correct[best_epoch - 1] if correct else None,

@@ -106,7 +106,7 @@ def test_xla_is_no_engine_because_keras_turns_it_off_under_op_determinism(toy):
     model = models.build("chollet_dense", 10)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        training.compile_model(model, CFG, 7, jit_compile=True)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=True)
     assert model.jit_compile is False and any("jit_compile" in str(w.message) for w in caught)
     assert not any(e["jit_compile"] for e in engines.ENGINES.values())
 
