@@ -59,15 +59,17 @@ def ranked_vector(acc: float, n: int, seed: int) -> np.ndarray:
 def seeded(out, notebook: str, group: str, variant: str, seed: int, acc: float, rng, n_test: int = 400,
            status: str = "plateau", data: dict | None = None, correct=None, extra: dict | None = None,
            model_kwargs: dict | None = None, metrics: dict | None = None, train: dict | None = None,
-           early_stopped: bool = False):
-    """One seeded run's record: test and validation accuracy ``acc``, per-image correctness."""
+           early_stopped: bool = False, config: dict | None = None):
+    """One seeded run's record: test and validation accuracy ``acc``, per-image correctness (``config``: more of
+    its configuration)."""
     correct = ranked_vector(acc, n_test, seed) if correct is None else correct
     val = ranked_vector(acc, 500, seed)  # each seed its own validation split, shared by the variants of that seed
     m = {"val_accuracy": float(val.mean()), "val_n": 500, "val_correct": pack_correct(val),
          "train_accuracy": min(1.0, acc + 0.05), "test_accuracy": float(correct.mean()),
          "test_n": n_test, "test_correct": pack_correct(correct), "epochs_run": 8, **(metrics or {})}
     rec = make_record(f"{group}__{variant}__seed{seed}", notebook=notebook, data=data or SYNTH,
-                      config={"model": variant, "model_kwargs": model_kwargs or {}, **({"train": train} if train else {})},
+                      config={"model": variant, "model_kwargs": model_kwargs or {}, **({"train": train} if train else {}),
+                              **(config or {})},
                       seed=seed, metrics=m, group=group, variant=variant, budget=BUDGET,
                       convergence={**convergence(status), "early_stopped": early_stopped},
                       extra={"params": 1000, **(extra or {})}, wall_time_s=1.0, images_per_s=1000.0)

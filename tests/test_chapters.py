@@ -261,6 +261,32 @@ def test_transfer_records_each_method_and_scores_the_frozen_model_before_fine_tu
         accuracy_of(frozen_again.model, target.x_test, target.y_test), abs=1e-6)
 
 
+def test_the_fine_tuned_budget_counts_the_frozen_run_it_continues(tmp_path):
+    """The review's finding: fine-tuned records state their own phase's budget (20 epochs at 1e-5), but the method
+    also trained its seed's frozen run first; the section says the whole budget and that it is unequal."""
+    rng = np.random.default_rng(3)
+    tuned = {"starts_from": c07.FROZEN, "unfrozen_top_layers": 2, "train": {"learning_rate": 1e-5}}
+    for variant in (c07.FROZEN, c07.FINE_TUNED, c07.SCRATCH):
+        for s in (0, 1):
+            seeded(tmp_path, c07.NOTEBOOK, c07.GROUP, variant, s, 0.7, rng, n_test=254,
+                   config=tuned if variant == c07.FINE_TUNED else None)
+    sec = chapters.section(c07.NOTEBOOK, read_records(tmp_path / "results"))
+    setup = [f.render() for f in sec.setup]
+    line = next(s for s in setup if s.startswith("fine-tuned budget"))
+    assert setup.index(line) == next(i for i, s in enumerate(setup) if s.startswith("budget:")) + 1
+    assert line == ("fine-tuned budget: the frozen run's 8 epochs (240 optimizer steps), then 8 more at learning rate "
+                    "1e-5 with the top 2 layers of the base unfrozen: 16 epochs = 480 optimizer steps = 30,720 images "
+                    "seen in all, twice the steps of training from scratch")
+    assert any("not at equal budgets" in t.render() for t in sec.threats)
+    # A fine-tuned record that does not say what it continues gets no such line (never a guessed budget).
+    broken = tmp_path / "broken"
+    for variant in (c07.FROZEN, c07.FINE_TUNED, c07.SCRATCH):
+        seeded(broken, c07.NOTEBOOK, c07.GROUP, variant, 0, 0.7, rng, n_test=254)
+    sec = chapters.section(c07.NOTEBOOK, read_records(broken / "results"))
+    assert not any(f.render().startswith("fine-tuned budget") for f in sec.setup)
+    assert not any("not at equal budgets" in t.render() for t in sec.threats)
+
+
 def test_transfer_kfold_is_worded_as_a_paired_test_over_folds(tmp_path):
     rng = np.random.default_rng(5)
     family(tmp_path, c07.NOTEBOOK, c07.GROUP, {c07.FROZEN: 0.7, c07.SCRATCH: 0.6}, rng, n_test=254)

@@ -165,6 +165,24 @@ def _small_target(run: Record):
     return WORDING.finding("small_target_threat", per_class=PER_CLASS, held_out=round(run.data.n_test / classes))
 
 
+def _fine_tuned_budget(by_variant: dict[str, list[Record]]) -> list:
+    """The fine-tuned method's whole budget (its frozen run's epochs, then its own) beside the scratch runs' steps:
+    a setup line and a threat, since it continues the frozen run of its seed (``starts_from``) and so trains longer
+    than the methods it is compared with; none when the records lack a part."""
+    tuned = next((r for r in by_variant.get(FINE_TUNED, []) if r.budget), None)
+    if tuned is None or tuned.config.get("starts_from") != FROZEN:
+        return []
+    first = next((r.budget for r in by_variant.get(FROZEN, []) if r.seed == tuned.seed and r.budget), None)
+    scratch = next((r.budget for r in by_variant.get(SCRATCH, []) if r.budget), None)
+    if first is None or scratch is None:
+        return []
+    ratio = (first.steps + tuned.budget.steps) / scratch.steps
+    factor = round(ratio) if abs(ratio - round(ratio)) < 1e-9 else ratio
+    return [WORDING.finding("fine_tuned_budget", first=first, then=tuned.budget, factor=factor,
+                            lr=tuned.config["train"]["learning_rate"], layers=tuned.config["unfrozen_top_layers"]),
+            WORDING.finding("fine_tuned_budget_threat", factor=factor)]
+
+
 def findings(records: list[Record]) -> Section:
     sec, runs = open_section(records, NOTEBOOK, TITLE, QUESTION, GROUP)
     if sec.empty:
@@ -183,7 +201,10 @@ def findings(records: list[Record]) -> Section:
     budget_check_findings(sec, records, NOTEBOOK, GROUP, "test_accuracy", WORDING.say("check_what"))
     src = next((r for r in runs if r.variant == DIRECT), runs[0])
     letters = src.extra.get("letters_source")
-    extra = [_small_target(src)]
+    budget_line, budget_threat = _fine_tuned_budget(by_variant) or (None, None)
+    if budget_line:
+        sec.setup.insert(next((i + 1 for i, f in enumerate(sec.setup) if f.kind.startswith("budget")), 0), budget_line)
+    extra = [_small_target(src)] + ([budget_threat] if budget_threat else [])
     if letters:
         sources = {r.extra.get("source_seed"): r.extra.get("source_convergence") for r in runs if r.variant == DIRECT}
         sec.setup.append(WORDING.finding("source_setup", letters=letters, seeds=sorted(sources),
