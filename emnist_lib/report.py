@@ -57,10 +57,10 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
     in_abstract = {c.notebook for c in chapters.CHAPTERS if c.in_abstract}
     headline_sizes = sorted({n for s in sections if s.notebook in in_abstract
                              for split, ns in s.per_class.items() if split in ("balanced", "letters") for n in ns})
-    powered = [c.power for s in sections if s.notebook in in_abstract for c in s.comparisons if c.power is not None]
+    powered = [c for s in sections if s.notebook in in_abstract for c in s.comparisons if c.power is not None]
     text = conclusions.environment().get_template("report.md.j2").render(
         preview=profile.split()[0] in ("quick", "smoke"), headline_sizes=headline_sizes,
-        power={"n": len(powered), "enough": sum(p >= stats.POWER for p in powered)},
+        power=_power_summary(powered),
         sections=sections, abstract=[s for s in sections if s.notebook in in_abstract and not s.empty],
         synthetic=[s.title for s in sections if s.synthetic and not s.empty],
         real=sorted({conclusions.source_words(r.data) for r in records if not r.synthetic}), pool=_pool(records),
@@ -71,8 +71,48 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
         n_tests=sum(not c.excluded for s in sections for c in s.comparisons), n_families=_families(sections), margin=stats.EQUIVALENCE_MARGIN,
         n_trained=len(trained), n_converged=sum(r.status == Status.PLATEAU for r in trained),
         longer=_longer_runs(trained),
-        budget_checks=_budget_checks(sections), tested=_tested_sections(records))
+        budget_checks=_budget_checks(sections), tested=_tested_sections(records),
+        plan_bound=_plan_bound(sections), descriptive=_descriptive(sections, records))
     return re.sub(r"\n{3,}", "\n\n", text), sections
+
+
+LARGE_GAP = 0.05  # a detected difference this large: its power for DETECT comes from the spread of a large gap
+
+
+def _power_summary(powered: list) -> dict:
+    """The headline comparisons' power for DETECT: how many reach POWER, in all and among those whose difference
+    is not a detected gap of LARGE_GAP or more. A large gap's seed spread grows with the gap (a model near chance on
+    some seeds), so its power at 2 points, computed from that spread, understates what the design does for a
+    2-point difference: the abstract counts those apart rather than hide or count them as designed for 2 points."""
+    large = [c for c in powered if c.significant and abs(c.diff) >= LARGE_GAP]
+    small = [c for c in powered if c not in large]
+    return {"n": len(powered), "enough": sum(c.power >= stats.POWER for c in powered),
+            "small_n": len(small), "small_enough": sum(c.power >= stats.POWER for c in small),
+            "large_n": len(large), "large_enough": sum(c.power >= stats.POWER for c in large),
+            "large_low": min((abs(c.diff) for c in large), default=None),
+            "large_high": max((abs(c.diff) for c in large), default=None), "gap": LARGE_GAP}
+
+
+def _plan_bound(sections) -> list[tuple[int, float]]:
+    """How cautious the seed plans are: the factor on the seed mean square (its one-sided 80% upper bound) for the
+    fewest and the most seeds among the comparisons that carry a plan."""
+    seeds = sorted({c.n for s in sections for c in s.comparisons if c.seeds_needed or c.seeds_max})
+    return [(k, stats.seed_bound_factor(k)) for k in sorted({seeds[0], seeds[-1]})] if seeds else []
+
+
+def _descriptive(sections, records) -> list[str]:
+    """The verdicts the report prints beside its declared tests without counting them: the budget checks' McNemar
+    tests and the rank agreement of real and synthetic data (section of chapter 00)."""
+    from .chapters import c00_data
+
+    out = []
+    if any(t for s in sections for check in s.budget_checks for t in check.swap_tests.values()):
+        out.append("The budget checks' McNemar tests (one seed, made only where an order swaps)")
+    if any(r.name.endswith(c00_data.RANK_AGREEMENT) for r in analysis.of_notebook(records, c00_data.NOTEBOOK)):
+        out.append(f"section {chapters.section_number(c00_data.NOTEBOOK)}'s rank agreement of real and synthetic data")
+    if len(out) == 2:
+        out[1] = out[1][0].lower() + out[1][1:]
+    return out
 
 
 def _longer_runs(trained) -> dict:
@@ -101,7 +141,11 @@ def _tested_sections(records) -> dict[str, list[int]]:
         return {(r.data.split, r.data.source, r.data.n_test) for r in runs}
 
     held_out = data(tested(final.NOTEBOOK))
-    out: dict[str, list[int]] = {"same": [], "other": []}
+    from .chapters import c09_anchors as anchors
+
+    out: dict = {"same": [], "other": [], "explored": None}
+    if any(r.data.source == "nist-pool" and r.data.split == "balanced" for r in tested(anchors.NOTEBOOK)):
+        out["explored"] = chapters.section_number(anchors.NOTEBOOK)  # its threats: the probe's prehistory
     for chapter in chapters.CHAPTERS:
         runs = tested(chapter.notebook)
         if runs and chapter.notebook != final.NOTEBOOK:

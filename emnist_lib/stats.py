@@ -461,14 +461,13 @@ def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_
     and the image part image/n of :class:`SeedsImagesSE`, the same interval the study will compute; the plan is the
     smallest ``k`` whose power (the estimate falling outside the interval at the family's level) reaches ``power``
     at ``target``."""
-    from scipy.stats import chi2
 
     if not shared_images:
         means = np.array([np.mean(np.asarray(a, np.float64)) for a in pilot])
         k0 = means.size
         if k0 < 2:
             raise ValueError(f"a pilot needs at least 2 seeds to estimate the seed-to-seed spread, got {k0}")
-        var_upper = (k0 - 1) * float(means.var(ddof=1)) / float(chi2.ppf(1 - POWER, k0 - 1))
+        var_upper = seed_bound_factor(k0) * float(means.var(ddof=1))
         comp = {"seed": var_upper, "image": 0.0, "residual": 0.0, "seed_estimate": float(means.var(ddof=1))}
         return _first_powered(lambda k: (var_upper / k, 0.0), target, power, family_size, max_seeds, 0, comp)
     x = np.stack([np.asarray(a, np.float64) for a in pilot])
@@ -477,10 +476,18 @@ def plan_seeds(pilot: Sequence[np.ndarray], n_images: int | None = None, family_
         raise ValueError(f"a pilot needs at least 2 seeds to estimate the seed-to-seed spread, got {k0}")
     n = n_images or n0
     ms_seed, ms_image, ms_resid = _mean_squares(x)
-    ms_seed_upper = (k0 - 1) * max(ms_seed, ms_resid) / float(chi2.ppf(1 - POWER, k0 - 1))
+    ms_seed_upper = seed_bound_factor(k0) * max(ms_seed, ms_resid)
     comp = {"seed": max((ms_seed_upper - ms_resid) / n0, 0.0), "image": max((ms_image - ms_resid) / k0, 0.0),
             "residual": ms_resid, "seed_estimate": max((ms_seed - ms_resid) / n0, 0.0)}
     return plan_from_components(comp, n, family_size, target, power, max_seeds)
+
+
+def seed_bound_factor(seeds: int) -> float:
+    """The factor :func:`plan_seeds` puts on a pilot's seed mean square: its one-sided 80% upper confidence bound
+    over the estimate, (seeds - 1) / chi-square quantile, for a pilot of ``seeds`` seeds."""
+    from scipy.stats import chi2
+
+    return (seeds - 1) / float(chi2.ppf(1 - POWER, seeds - 1))
 
 
 def plan_from_components(comp: dict, n_images: int, family_size: int = 1, target: float = DETECT,

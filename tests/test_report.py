@@ -236,3 +236,36 @@ def test_the_abstract_words_its_findings_briefly_and_the_sections_in_full(tmp_pa
     assert "each with its 95% interval" in abstract and ("p = " in sections or "p < " in sections)  # said once
     assert all("95% CI" not in v and "Bonferroni-adjusted over" not in v for v in verdicts), verdicts
     assert any(re.search(r"\(\S+ points, \[\S+, \S+\]\)", v) for v in verdicts), verdicts  # difference, interval
+
+
+def test_the_power_count_sets_detected_large_gaps_apart():
+    """The review's finding: "7 of 20 can detect 2 points" counted nine detected gaps of 9-83 points whose power at
+    2 points comes from the spread of a large gap; the abstract counts those apart (an undetected difference, however
+    large its estimate, stays with the others)."""
+    from emnist_lib.report import LARGE_GAP, _power_summary
+    from emnist_lib.stats import Comparison
+
+    def comp(diff, low, high, power):
+        return Comparison("a", "b", "t", 5, diff, 0.01, low, high, power=power)
+
+    powered = [comp(0.01, -0.01, 0.03, 0.90), comp(0.02, 0.005, 0.035, 0.50), comp(-0.50, -0.55, -0.45, 0.10),
+               comp(0.09, 0.05, 0.13, 0.85), comp(0.06, -0.01, 0.13, 0.20)]
+    assert _power_summary(powered) == {"n": 5, "enough": 2, "small_n": 3, "small_enough": 1, "large_n": 2,
+                                       "large_enough": 1, "large_low": 0.09, "large_high": 0.50, "gap": LARGE_GAP}
+    assert _power_summary(powered[:2])["large_n"] == 0 and _power_summary([])["n"] == 0
+
+
+def test_an_abstract_null_finding_says_what_its_design_detects():
+    """The Methods promise that every "no detectable difference" states the smallest difference the design detects;
+    the abstract's brief wording kept only the interval."""
+    from emnist_lib import conclusions
+    from emnist_lib.stats import Comparison
+
+    f = conclusions.environment().get_template("findings.md.j2").module
+    null = Comparison("frozen", "scratch", "t", 5, 0.004, 1.0, -0.085, 0.093, mde=0.117, power=0.03)
+    better = Comparison("cnn", "mlp", "t", 5, 0.046, 0.001, 0.039, 0.054, mde=None, power=0.99)
+    with conclusions.brief():
+        assert str(f.verdict(null)) == ("no detectable difference between frozen and scratch at this budget "
+                                        "(+0.4 points, [-8.5, +9.3]; the design detects 11.7 points or more)")
+        assert str(f.verdict(better)) == "cnn is better than mlp (+4.6 points, [+3.9, +5.4])"
+    assert "the design detects a difference of 11.7 points with 80% power" in str(f.verdict(null))

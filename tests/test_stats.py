@@ -414,3 +414,10 @@ def test_a_stored_pilot_plans_again_as_the_pilot_itself_would():
         direct = stats.plan_seeds(pilot, family_size=m)
         again = stats.plan_from_components(direct.components, 2000, family_size=m)
         assert (again.seeds, again.power) == (direct.seeds, direct.power)
+
+
+def test_the_seed_bound_factor_is_the_plans_one_sided_80_percent_bound():
+    """What the report's Methods quote of the plans' caution: (k - 1) / chi-square(0.2; k - 1)."""
+    assert stats.seed_bound_factor(3) == pytest.approx(2 / sps.chi2.ppf(0.2, 2)) == pytest.approx(4.48, abs=0.01)
+    assert stats.seed_bound_factor(6) == pytest.approx(2.13, abs=0.01)
+    assert stats.seed_bound_factor(30) < stats.seed_bound_factor(6) < stats.seed_bound_factor(3)
