@@ -240,6 +240,24 @@ def test_blur_runs_score_every_model_at_every_level_and_the_drop_is_paired(tmp_p
     assert drop.test == "t on the seeds x images ANOVA SE (2 seeds, 100 shared images; 1 df)" and drop.n == 2
 
 
+def test_the_blur_table_lists_its_rows_by_blur_level_as_its_columns(tmp_path):
+    """The review's finding: rows came in name order (clean, kernel 10, kernel 20, kernel 5)."""
+    from emnist_lib.results import pack_correct
+
+    rng = np.random.default_rng(8)
+    levels = (0, 5, 10, 20)
+    for kernel in levels:
+        for s in (0, 1):
+            scores = {}
+            for t in levels:
+                c = rng.random(300) < (0.8 if t == kernel else 0.3)
+                scores.update({c06.accuracy_key(t): float(c.mean()), c06.correct_key(t): pack_correct(c)})
+            seeded(tmp_path, c06.NOTEBOOK, c06.GROUP, c06.variant(kernel), s, 0.8, rng, n_test=300, metrics=scores)
+    sec = chapters.section(c06.NOTEBOOK, read_records(tmp_path / "results"))
+    assert [row[0] for row in sec.tables[0].rows] == ["clean", "kernel 5", "kernel 10", "kernel 20"]
+    assert sec.tables[0].headers[1:-1] == ["clean", "kernel 5", "kernel 10", "kernel 20"]
+
+
 # --------------------------------------------------------------------------- 07: transfer
 def test_transfer_records_each_method_and_scores_the_frozen_model_before_fine_tuning(tmp_path):
     from emnist_lib.models import transfer

@@ -104,8 +104,10 @@ def findings(records: list[Record]) -> Section:
         return sec
     by_variant = analysis.group_runs(runs, NOTEBOOK, GROUP)
     levels = _levels(runs)
-    rows = [[name] + [stats.fmt_interval(analysis.interval(rs, accuracy_key(t))) for t in levels]
-            + [status_words(analysis.status(rs))] for name, rs in by_variant.items()]
+    trained_at = [variant(t) for t in levels if variant(t) in by_variant]  # rows by blur level, as the columns
+    order = trained_at + [v for v in by_variant if v not in trained_at]
+    rows = [[name] + [stats.fmt_interval(analysis.interval(by_variant[name], accuracy_key(t))) for t in levels]
+            + [status_words(analysis.status(by_variant[name]))] for name in order]
     sec.tables.append(Table(WORDING.say("caption_accuracy"),
                             ["trained on"] + [variant(t) for t in levels] + ["plateau test"], rows))
     clean = by_variant.get(CLEAN)
