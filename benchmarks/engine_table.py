@@ -186,9 +186,10 @@ def confirmable(check: dict) -> bool:
 
 def confirm(path: Path, cpu: str, families: list[str], args, threads, source: str) -> dict:
     """``--confirm``: for each family whose stored check of its fastest engine was inconclusive, one more check on
-    ``--seeds`` new seeds (after every seed a stored check used), without measuring speed again. Both checks stay in
-    the entry; the pick follows the new one. Two looks, each at 95%, raise the chance of a false equivalence to at
-    most about twice the nominal one; the note beside the table says so."""
+    ``--seeds`` new seeds (after every seed a stored check used), at the stored check's epochs and on its data,
+    without measuring speed again. Both checks stay in the entry; the pick follows the new one. Once only: a family
+    already confirmed is not checked a third time (two looks, each at 95%, raise the chance of a false equivalence to
+    at most about twice the nominal one; more looks would raise it further)."""
     from emnist_lib.fileio import atomic_path
 
     table = json.loads(path.read_text()) if path.exists() else {}
@@ -203,9 +204,19 @@ def confirm(path: Path, cpu: str, families: list[str], args, threads, source: st
         if not stored or e["pick"] != "float32" or not confirmable(stored[-1]):
             print(f"{family}: nothing to confirm (no inconclusive check of a faster engine)", flush=True)
             continue
+        if any(c.get("confirms") for c in e["accuracy_checks"]):
+            print(f"{family}: already confirmed once; a third look is refused (measure the family again instead)",
+                  flush=True)
+            continue
+        if stored[-1]["data"] != source:
+            raise SystemExit(f"{family}: its stored check ran on {stored[-1]['data']!r} data, this machine has "
+                             f"{source!r}: confirm where the first check's data is")
         first = max(c.get("first_seed", 0) + c["seeds"] for c in e["accuracy_checks"])
-        check = accuracy_check(family, ranked[0], args.seeds, args.acc_epochs, threads, source, section["margin"],
-                               first_seed=first)
+        check = accuracy_check(family, ranked[0], args.seeds, stored[-1]["epochs"], threads, source,
+                               section["margin"], first_seed=first)
+        if check["n_train"] != stored[-1]["n_train"]:
+            raise SystemExit(f"{family}: {check['n_train']} training images against the stored check's "
+                             f"{stored[-1]['n_train']}: not a confirmation of it")
         check |= {"confirms": True, "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   "command": "python benchmarks/engine_table.py " + " ".join(args.argv)}
         extra = {k: v for k, v in e.items() if k == "ran_without_xla"}
@@ -320,8 +331,10 @@ def main(argv=None) -> dict:
     if args.confirm:
         from emnist_lib.config import shared_data_dir
 
+        if bool(args.json) == bool(args.install):
+            ap.error("--confirm updates one table: give --install (the packaged table) or --json FILE, not both")
         source = "nist-pool" if shared_data_dir() is not None else "synthetic"
-        for path in ([args.json] if args.json else []) + ([engines.TABLE] if args.install else []):
+        for path in [args.json or engines.TABLE]:
             for family, e in confirm(path, cpu, args.families, args, threads, source).items():
                 print(f"{family}: {' then '.join(('ok' if c['ok'] else 'not ok') + str(c['ci95']) for c in e['accuracy_checks'])}"
                       f" -> {e['pick']}")

@@ -31,7 +31,8 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("emnist_lib", "templates"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(pct=pct, points=stats.fmt_points, bound=stats.fmt_bound, bounds=stats.fmt_bounds, p=stats.fmt_p,
-                       power_pct=stats.fmt_power, interval=stats.fmt_interval, unwrap=unwrap, words=number_words)
+                       power_pct=stats.fmt_power, interval=stats.fmt_interval, unwrap=unwrap, words=number_words,
+                       capitalize_first=lambda text: text[:1].upper() + text[1:])
     env.globals.update(chance_margin_points=f"{100 * CHANCE_MARGIN:.0f}", alpha=stats.ALPHA, detect=stats.DETECT,
                        power_target=stats.POWER, style={"brief": False})
     return env

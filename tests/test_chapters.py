@@ -258,6 +258,14 @@ def test_the_blur_table_lists_its_rows_by_blur_level_as_its_columns(tmp_path):
     assert sec.tables[0].headers[1:-1] == ["clean", "kernel 5", "kernel 10", "kernel 20"]
 
 
+def test_the_blur_headline_gives_the_loss_with_its_interval_and_no_double_negative():
+    from emnist_lib.stats import Comparison
+
+    worst = Comparison("clean-trained at kernel 20", "clean", "t", 5, -0.827, 0.001, -0.865, -0.788)
+    text = c06.WORDING.finding("headline", worst=worst, worst_kernel=20, helped=["kernel 5"], same=[]).render()
+    assert text.startswith("Blur costs the clean-trained model up to 82.7 points [78.8, 86.5] (kernel-20 test images).")
+
+
 # --------------------------------------------------------------------------- 07: transfer
 def test_transfer_records_each_method_and_scores_the_frozen_model_before_fine_tuning(tmp_path):
     from emnist_lib.models import transfer

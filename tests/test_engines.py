@@ -224,28 +224,35 @@ def test_an_inconclusive_accuracy_check_is_confirmed_on_new_seeds_and_a_shift_is
     bench = _bench()
     cpu = "Some CPU | threads 1"
     fast = {"float32": {"ratio": [1, 1]}, "mixed_bfloat16": {"ratio": [2.0, 3.3]}}
-    noisy = {"engine": "mixed_bfloat16", "seeds": 3, **bench.equivalent([0.80, 0.81, 0.80], [0.83, 0.78, 0.81], 0.02)}
-    shifted = {"engine": "mixed_bfloat16", "seeds": 3,
-               **bench.equivalent([0.80, 0.81, 0.80], [0.775, 0.786, 0.779], 0.02)}
+    how = {"engine": "mixed_bfloat16", "seeds": 3, "epochs": 5, "data": "synthetic", "n_train": 100}
+    noisy = {**how, **bench.equivalent([0.80, 0.81, 0.80], [0.83, 0.78, 0.81], 0.02)}
+    shifted = {**how, **bench.equivalent([0.80, 0.81, 0.80], [0.775, 0.786, 0.779], 0.02)}
     table = {"cpus": {cpu: {"min_gain": 0.1, "margin": 0.02, "families": {
         "chollet_convnet": bench.entry(fast, 0.1, [noisy]), "cnn": bench.entry(fast, 0.1, [shifted])}}}}
     path = tmp_path / "table.json"
     path.write_text(json.dumps(table))
     asked = []
 
-    def check(family, engine, seeds, epochs, threads, source, margin, first_seed=0):
-        asked.append((family, first_seed, seeds))
-        acc = {"float32": [0.80 + 0.001 * i for i in range(seeds)], engine: [0.801 + 0.001 * i for i in range(seeds)]}
-        return {"engine": engine, "seeds": seeds, "first_seed": first_seed, "accuracy": acc,
-                **bench.equivalent(acc["float32"], acc[engine], margin)}
+    def check(family, engine, seeds, epochs, threads, source, margin, first_seed=0, spread=0.001):
+        asked.append((family, first_seed, seeds, epochs))
+        acc = {"float32": [0.80 + 0.001 * i for i in range(seeds)],
+               engine: [0.80 + 0.001 * i + spread * (-1) ** i for i in range(seeds)]}
+        return {"engine": engine, "seeds": seeds, "first_seed": first_seed, "epochs": epochs, "data": source,
+                "n_train": 100, "accuracy": acc, **bench.equivalent(acc["float32"], acc[engine], margin)}
 
     monkeypatch.setattr(bench, "accuracy_check", check)
-    args = argparse.Namespace(seeds=6, acc_epochs=5, argv=["--confirm"])
+    args = argparse.Namespace(seeds=6, acc_epochs=9, argv=["--confirm"])  # the stored check's 5 epochs, not these
+    with pytest.raises(SystemExit, match="ran on 'synthetic' data, this machine has 'nist-pool'"):
+        bench.confirm(path, cpu, ["chollet_convnet"], args, 1, "nist-pool")
     done = bench.confirm(path, cpu, ["chollet_convnet", "cnn"], args, 1, "synthetic")
-    assert asked == [("chollet_convnet", 3, 6)] and set(done) == {"chollet_convnet"}
+    assert asked == [("chollet_convnet", 3, 6, 5)] and set(done) == {"chollet_convnet"}
     stored = json.loads(path.read_text())["cpus"][cpu]["families"]
     assert [c["ok"] for c in stored["chollet_convnet"]["accuracy_checks"]] == [False, True]
     assert stored["chollet_convnet"]["pick"] == "mixed_bfloat16" and stored["cnn"]["pick"] == "float32"
     assert bench.confirm(path, cpu, ["chollet_convnet"], args, 1, "synthetic") == {}  # picked: nothing to confirm
+    # An inconclusive confirmation is final too: no third look.
+    table["cpus"][cpu]["families"]["chollet_convnet"] = bench.entry(fast, 0.1, [noisy, {**noisy, "confirms": True}])
+    path.write_text(json.dumps(table))
+    assert bench.confirm(path, cpu, ["chollet_convnet"], args, 1, "synthetic") == {} and len(asked) == 1
     with pytest.raises(SystemExit, match="no entry for 'Other CPU'"):
         bench.confirm(path, "Other CPU", ["cnn"], args, 1, "synthetic")

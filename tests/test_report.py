@@ -266,6 +266,25 @@ def test_an_abstract_null_finding_says_what_its_design_detects():
     better = Comparison("cnn", "mlp", "t", 5, 0.046, 0.001, 0.039, 0.054, mde=None, power=0.99)
     with conclusions.brief():
         assert str(f.verdict(null)) == ("no detectable difference between frozen and scratch at this budget "
-                                        "(+0.4 points, [-8.5, +9.3]; the design detects 11.7 points or more)")
+                                        "(+0.4 points, [-8.5, +9.3]; the design has 80% power at 11.7 points)")
         assert str(f.verdict(better)) == "cnn is better than mlp (+4.6 points, [+3.9, +5.4])"
     assert "the design detects a difference of 11.7 points with 80% power" in str(f.verdict(null))
+
+
+def test_the_methods_say_how_cautious_the_seed_plans_are_and_which_verdicts_are_descriptive(tmp_path):
+    """The plans' factor comes from the comparisons' own seed counts; the abstract's power count splits as worded."""
+    from types import SimpleNamespace
+
+    from emnist_lib.report import _descriptive
+
+    whole_study(tmp_path, synthetic=False)
+    text, _ = render_markdown(tmp_path, "quick")
+    assert "That bound is cautious on purpose (the seed mean square taken at 4.5 times its estimate with 3 seeds)" in text
+    assert "powers are printed rounded down" in text
+    assert re.search(r"(\d+) of the (\d+) headline comparisons can detect 2 points with 80% power \((\d+) of the (\d+) "
+                     r"that are not detected gaps of 5 points or more, and (\d+) of the (\d+) detected gaps of "
+                     r"\d+\.\d to \d+\.\d points, whose seed spread is wide\)", " ".join(text.split()))
+    check = SimpleNamespace(swap_tests={("a", "b"): object()})
+    assert _descriptive([SimpleNamespace(budget_checks=[check])], []) == [
+        "the budget checks' McNemar tests (one seed, made only where an order swaps)"]
+    assert _descriptive([SimpleNamespace(budget_checks=[SimpleNamespace(swap_tests={("a", "b"): None})])], []) == []

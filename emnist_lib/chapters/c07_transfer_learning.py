@@ -174,12 +174,13 @@ def _fine_tuned_budget(by_variant: dict[str, list[Record]]) -> list:
         return []
     first = next((r.budget for r in by_variant.get(FROZEN, []) if r.seed == tuned.seed and r.budget), None)
     scratch = next((r.budget for r in by_variant.get(SCRATCH, []) if r.budget), None)
-    if first is None or scratch is None:
+    lr, layers = tuned.config.get("train", {}).get("learning_rate"), tuned.config.get("unfrozen_top_layers")
+    if first is None or scratch is None or lr is None or layers is None:
         return []
     ratio = (first.steps + tuned.budget.steps) / scratch.steps
     factor = round(ratio) if abs(ratio - round(ratio)) < 1e-9 else ratio
     return [WORDING.finding("fine_tuned_budget", first=first, then=tuned.budget, factor=factor,
-                            lr=tuned.config["train"]["learning_rate"], layers=tuned.config["unfrozen_top_layers"]),
+                            lr=lr, layers=layers),
             WORDING.finding("fine_tuned_budget_threat", factor=factor)]
 
 
