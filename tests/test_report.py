@@ -283,7 +283,7 @@ def test_the_methods_say_how_cautious_the_seed_plans_are_and_which_verdicts_are_
     assert "powers are printed rounded down" in text
     assert re.search(r"(\d+) of the (\d+) headline comparisons can detect 2 points with 80% power \((\d+) of the (\d+) "
                      r"that are not detected gaps of 5 points or more, and (\d+) of the (\d+) detected gaps of "
-                     r"\d+\.\d to \d+\.\d points, whose seed spread is wide\)", " ".join(text.split()))
+                     r"\d+\.\d to \d+\.\d points\)", " ".join(text.split()))
     check = SimpleNamespace(swap_tests={("a", "b"): object()})
     assert _descriptive([SimpleNamespace(budget_checks=[check])], []) == [
         "the budget checks' McNemar tests (one seed, made only where an order swaps)"]
