@@ -190,8 +190,6 @@ def confirm(path: Path, cpu: str, families: list[str], args, threads, source: st
     without measuring speed again. Both checks stay in the entry; the pick follows the new one. Once only: a family
     already confirmed is not checked a third time (two looks, each at 95%, raise the chance of a false equivalence to
     at most about twice the nominal one; more looks would raise it further)."""
-    from emnist_lib.fileio import atomic_path
-
     table = json.loads(path.read_text()) if path.exists() else {}
     section = table.get("cpus", {}).get(cpu)
     if section is None:
@@ -222,8 +220,7 @@ def confirm(path: Path, cpu: str, families: list[str], args, threads, source: st
         extra = {k: v for k, v in e.items() if k == "ran_without_xla"}
         section["families"][family] = done[family] = entry(e["engines"], section["min_gain"],
                                                            e["accuracy_checks"] + [check]) | extra
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+    write_table(path, table)
     return done
 
 
@@ -232,7 +229,6 @@ def recheck(path: Path, margin: float, min_gain: float) -> None:
     :func:`equivalent` at ``margin``, and each section measured on this machine's CPU model is keyed by its CPU class
     as :func:`emnist_lib.engines.cpu_class` now spells it."""
     from emnist_lib import engines
-    from emnist_lib.fileio import atomic_path
     from emnist_lib.results import hardware
 
     table = json.loads(path.read_text())
@@ -256,21 +252,24 @@ def recheck(path: Path, margin: float, min_gain: float) -> None:
         same = section["hardware"]["cpu"] == hardware()["cpu"] and section["hardware"]["isa"] == hardware()["isa"]
         out[engines.cpu_class(section["threads"] if section["threads"] != "default" else None) if same else cpu] = section
     table["cpus"] = out
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+    write_table(path, table)
     for cpu, section in out.items():
         print(markdown(cpu, section))
 
 
-def merge(path: Path, cpu: str, section: dict) -> None:
-    from emnist_lib.fileio import atomic_path
+def write_table(path: Path, table: dict) -> None:
+    """The table as the package reads it, written atomically (a killed run leaves the old table, never half of one)."""
+    from emnist_lib.fileio import write_text_atomic
 
+    write_text_atomic(path, json.dumps(table, indent=1, sort_keys=True) + "\n")
+
+
+def merge(path: Path, cpu: str, section: dict) -> None:
     table = json.loads(path.read_text()) if path.exists() else {}
     table.setdefault("about", "emnist_lib.engines: measured by benchmarks/engine_table.py, keyed by CPU class")
     table.setdefault("cpus", {})[cpu] = section
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+    write_table(path, table)
 
 
 def markdown(cpu: str, section: dict) -> str:
@@ -328,28 +327,25 @@ def main(argv=None) -> dict:
         os.environ["EMNIST_THREADS"] = str(threads)
     cpu = engines.cpu_class(threads)
     print(cpu, flush=True)
-    if args.confirm:
-        from emnist_lib.config import shared_data_dir
-
-        if bool(args.json) == bool(args.install):
-            ap.error("--confirm updates one table: give --install (the packaged table) or --json FILE, not both")
-        source = "nist-pool" if shared_data_dir() is not None else "synthetic"
-        for path in [args.json or engines.TABLE]:
-            for family, e in confirm(path, cpu, args.families, args, threads, source).items():
-                print(f"{family}: {' then '.join(('ok' if c['ok'] else 'not ok') + str(c['ci95']) for c in e['accuracy_checks'])}"
-                      f" -> {e['pick']}")
-            print(markdown(cpu, json.loads(path.read_text())["cpus"][cpu]))
-            print(f"wrote {path}")
-        return {}
-    measured = speeds(args.families, eng, args.repeats, threads)
     from emnist_lib.config import shared_data_dir
 
     source = "nist-pool" if shared_data_dir() is not None else "synthetic"
+    if args.confirm:
+        if bool(args.json) == bool(args.install):
+            ap.error("--confirm updates one table: give --install (the packaged table) or --json FILE, not both")
+        path = args.json or engines.TABLE
+        for family, e in confirm(path, cpu, args.families, args, threads, source).items():
+            print(f"{family}: {' then '.join(('ok' if c['ok'] else 'not ok') + str(c['ci95']) for c in e['accuracy_checks'])}"
+                  f" -> {e['pick']}")
+        print(markdown(cpu, json.loads(path.read_text())["cpus"][cpu]))
+        print(f"wrote {path}")
+        return {}
+    measured = speeds(args.families, eng, args.repeats, threads)
     families = {family: checked_entry(family, measured[family], args, threads, source) for family in args.families}
     section = {"measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "hardware": hardware(),
                "threads": threads or "default", "versions": versions(), "repeats": args.repeats,
                "min_gain": args.min_gain, "margin": args.margin,
-               "command": "python benchmarks/engine_table.py " + " ".join(argv or sys.argv[1:]), "families": families}
+               "command": "python benchmarks/engine_table.py " + " ".join(args.argv), "families": families}
     print(markdown(cpu, section))
     for path in ([args.json] if args.json else []) + ([engines.TABLE] if args.install else []):
         merge(path, cpu, section)

@@ -76,7 +76,7 @@ def render_markdown(out: Path, profile: str) -> tuple[str, list[conclusions.Sect
     return re.sub(r"\n{3,}", "\n\n", text), sections
 
 
-LARGE_GAP = 0.05  # a detected difference this large: its power for DETECT comes from the spread of a large gap
+LARGE_GAP = 0.05  # a detected difference this large is counted apart in the abstract's power count
 
 
 def _power_summary(powered: list) -> dict:
@@ -84,11 +84,13 @@ def _power_summary(powered: list) -> dict:
     LARGE_GAP or more, and among the rest. A detected gap that large answers its question already; its power for 2
     points is low where its seed spread is wide (blurred test sets, an unstable model), and the abstract says how many
     of each kind reach 80% rather than let the large gaps stand for the design of the small comparisons."""
-    large = [c for c in powered if c.significant and abs(c.diff) >= LARGE_GAP]
-    small = [c for c in powered if c not in large]
-    return {"n": len(powered), "enough": sum(c.power >= stats.POWER for c in powered),
-            "small_n": len(small), "small_enough": sum(c.power >= stats.POWER for c in small),
-            "large_n": len(large), "large_enough": sum(c.power >= stats.POWER for c in large),
+    def large_gap(c) -> bool:
+        return c.significant and abs(c.diff) >= LARGE_GAP
+
+    large, small = [c for c in powered if large_gap(c)], [c for c in powered if not large_gap(c)]
+    small_enough, large_enough = (sum(c.power >= stats.POWER for c in part) for part in (small, large))
+    return {"n": len(powered), "enough": small_enough + large_enough,
+            "small_n": len(small), "small_enough": small_enough, "large_n": len(large), "large_enough": large_enough,
             "large_low": min((abs(c.diff) for c in large), default=None),
             "large_high": max((abs(c.diff) for c in large), default=None), "gap": LARGE_GAP}
 
@@ -142,8 +144,8 @@ def _tested_sections(records) -> dict[str, list[int]]:
     from .chapters import c09_anchors as anchors
 
     out: dict = {"same": [], "other": [], "explored": None}
-    if any(r.data.source == "nist-pool" and r.data.split == "balanced" for r in tested(anchors.NOTEBOOK)):
-        out["explored"] = chapters.section_number(anchors.NOTEBOOK)  # its threats: the probe's prehistory
+    if anchors.explored(tested(anchors.NOTEBOOK)):
+        out["explored"] = chapters.section_number(anchors.NOTEBOOK)
     for chapter in chapters.CHAPTERS:
         runs = tested(chapter.notebook)
         if runs and chapter.notebook != final.NOTEBOOK:

@@ -53,6 +53,12 @@ def describe(r: Recipe | Record) -> str:
     return f"{name}; {', '.join(levers)}"
 
 
+def explored(runs: list[Record]) -> bool:
+    """Whether the anchor's runs include the balanced pool's, whose test images exploratory runs before
+    ``benchmarks/anchor_probe.py`` also scored (the section's threats and the report's Methods say so)."""
+    return any(r.data.source == "nist-pool" and r.data.split == "balanced" for r in runs)
+
+
 def anchor_figure(records: list[Record], split: str, heading: str):
     """The anchor's test accuracy on ``split`` at its training images per class, the published accuracies marked at
     theirs (:func:`emnist_lib.plots.scale_curve`); None before its runs exist."""
@@ -90,8 +96,7 @@ def findings(records: list[Record]) -> Section:
     sec.setup.append(WORDING.finding("recipe", recipe=describe(runs[0]), same=same))
     sec.headline = sec.conclusions[:2]
     resplit = any(r.data.source == "nist-pool" for r in runs)
-    explored = any(r.data.source == "nist-pool" and r.data.split == "balanced" for r in runs)
-    sec.threats = threats(runs, [WORDING.finding("protocol_threat", resplit=resplit, explored=explored)]
+    sec.threats = threats(runs, [WORDING.finding("protocol_threat", resplit=resplit, explored=explored(runs))]
                           if landmarks else [])
     return sec
 
